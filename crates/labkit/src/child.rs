@@ -1,0 +1,131 @@
+//! Forked child processes that are always reaped.
+//!
+//! A child that exits but is never waited for stays a zombie; a child whose
+//! parent returns early on an error becomes an orphan. [`Child`] makes both
+//! impossible: waiting consumes it, and dropping it unwaited kills and reaps it.
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+
+/// A forked child that this process still has to reap.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    reaped: bool,
+}
+
+// ANCHOR: fork_child
+/// Forks, runs `work` in the child and ends the child with the code it returns.
+///
+/// The child never returns into the caller's code: it leaves through `_exit`,
+/// which skips the parent's `atexit` handlers and buffered output it inherited
+/// (they belong to the parent), and a panic in `work` becomes exit code 101
+/// instead of unwinding into a copy of the parent's stack.
+pub fn fork_child(work: impl FnOnce() -> i32) -> Result<Child> {
+    // SAFETY: after `fork` in a process that may have other threads, the child
+    // must avoid locks those threads could have held. Our children only
+    // compute, write to pipes and sleep; glibc keeps `malloc` usable after fork.
+    match unsafe { fork() }.context("fork failed")? {
+        ForkResult::Parent { child } => Ok(Child::new(child)),
+        ForkResult::Child => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            // SAFETY: `_exit` ends the process at once; nothing runs after it.
+            unsafe { nix::libc::_exit(code.unwrap_or(101)) }
+        }
+    }
+}
+// ANCHOR_END: fork_child
+
+impl Child {
+    /// Takes charge of reaping a child forked elsewhere.
+    pub fn new(pid: Pid) -> Child {
+        Child { pid, reaped: false }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Waits for the child to end and returns how it ended.
+    pub fn wait(mut self) -> Result<WaitStatus> {
+        let status = wait_for(self.pid)?;
+        self.reaped = true;
+        Ok(status)
+    }
+
+    /// Waits for the child and fails unless it exited with code 0.
+    pub fn wait_success(self) -> Result<()> {
+        let pid = self.pid;
+        match self.wait()? {
+            WaitStatus::Exited(_, 0) => Ok(()),
+            WaitStatus::Exited(_, code) => bail!("child {pid} exited with code {code}"),
+            WaitStatus::Signaled(_, signal, _) => bail!("child {pid} was killed by {signal}"),
+            other => bail!("child {pid} ended unexpectedly: {other:?}"),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // An error path left this child behind: end it and reap it, so it
+            // becomes neither an orphan nor a zombie.
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = wait_for(self.pid);
+        }
+    }
+}
+
+/// `waitpid` that retries when a signal interrupts it.
+fn wait_for(pid: Pid) -> Result<WaitStatus> {
+    loop {
+        match waitpid(pid, None) {
+            Err(Errno::EINTR) => continue,
+            other => return other.with_context(|| format!("waitpid({pid}) failed")),
+        }
+    }
+}
+
+/// Whether process `pid` still exists in any state (zombies included).
+pub fn exists(pid: Pid) -> bool {
+    kill(pid, None).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_comes_back() {
+        let child = fork_child(|| 7).unwrap();
+        assert!(matches!(child.wait().unwrap(), WaitStatus::Exited(_, 7)));
+    }
+
+    #[test]
+    fn a_panicking_child_exits_with_101_and_does_not_return() {
+        let child = fork_child(|| panic!("boom in the child")).unwrap();
+        assert!(matches!(child.wait().unwrap(), WaitStatus::Exited(_, 101)));
+    }
+
+    #[test]
+    fn wait_success_reports_a_failing_child() {
+        let err = fork_child(|| 3).unwrap().wait_success().unwrap_err();
+        assert!(err.to_string().contains("exited with code 3"), "{err}");
+    }
+
+    #[test]
+    fn dropping_an_unwaited_child_kills_and_reaps_it() {
+        let child = fork_child(|| {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            0
+        })
+        .unwrap();
+        let pid = child.pid();
+        drop(child);
+        assert!(!exists(pid), "child {pid} should be gone, not a zombie");
+    }
+}

@@ -1,0 +1,394 @@
+//! Claims: a sentence from the text plus a check over a measured value.
+//!
+//! Every claim ends in one of three verdicts: `pass`, `fail`, or `skipped` with
+//! the reason (one core cannot show a parallel speedup; no python3 cannot show
+//! CPython's behaviour). A skipped claim is never counted as passed.
+
+use crate::format;
+use crate::results::{Measured, Unit};
+use serde::{Deserialize, Serialize};
+
+/// A claim from the text, checked against one metric of its experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Stable short id, e.g. "cpu-threads".
+    pub id: &'static str,
+    /// The sentence, as the book states it.
+    pub statement: &'static str,
+    /// The metric within the experiment the claim is about.
+    pub metric: &'static str,
+    /// The check the metric must pass.
+    pub check: Check,
+    /// What the machine must have for the claim to be testable here.
+    pub needs: Vec<Needs>,
+}
+
+/// The kinds of check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    /// value ≥ threshold.
+    AtLeast(f64),
+    /// value ≤ threshold.
+    AtMost(f64),
+    /// value ≥ fraction × workers: for work that waits, where every worker can
+    /// overlap whatever the number of cores.
+    PerWorker(f64),
+    /// value ≥ fraction × the parallel capacity measured on this machine for
+    /// min(workers, cores) processes. "Reaches 80% of what this machine can
+    /// give", so a shared VM whose 2 vCPUs deliver 1.6× is held to 1.28×.
+    OfCapacity(f64),
+    /// The flag was observed.
+    Observed,
+    /// The flag was not observed.
+    NotObserved,
+}
+
+/// A condition the machine must meet for a claim to be testable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Needs {
+    /// At least this many logical cores.
+    Cores(usize),
+    /// A working python3.
+    Python3,
+}
+
+impl Claim {
+    /// A claim about `metric`, checked by `check`.
+    pub fn new(
+        id: &'static str,
+        metric: &'static str,
+        check: Check,
+        statement: &'static str,
+    ) -> Claim {
+        let mut needs = Vec::new();
+        if matches!(check, Check::OfCapacity(_)) {
+            // One core can give no parallel speedup: the claim is untestable there.
+            needs.push(Needs::Cores(2));
+        }
+        Claim {
+            id,
+            statement,
+            metric,
+            check,
+            needs,
+        }
+    }
+
+    /// The claim is about CPython and needs python3 to be checked.
+    pub fn needs_python(mut self) -> Claim {
+        self.needs.push(Needs::Python3);
+        self
+    }
+}
+
+/// What the machine offers, for deciding which claims apply and their thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conditions {
+    /// Logical cores available.
+    pub cores: usize,
+    /// Whether python3 was found.
+    pub python3: bool,
+    /// Workers the experiments used.
+    pub workers: usize,
+    /// Measured speedup of min(workers, cores) copies of a CPU loop in as many
+    /// processes over one copy; `None` if not calibrated.
+    pub capacity: Option<f64>,
+}
+
+/// A claim's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The measurement is on the claimed side of the threshold.
+    Pass,
+    /// It is not (after re-measuring).
+    Fail,
+    /// The claim cannot be tested on this machine; `reason` says why.
+    Skipped,
+}
+
+/// A claim with its verdict, as recorded in the results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    /// The claim's id.
+    pub id: String,
+    /// The experiment it belongs to.
+    pub experiment: String,
+    /// The sentence.
+    pub statement: String,
+    /// The metric checked.
+    pub metric: String,
+    /// pass / fail / skipped.
+    pub verdict: Verdict,
+    /// The measured value, when there was one.
+    pub value: Option<f64>,
+    /// The value's unit.
+    pub unit: Option<Unit>,
+    /// The threshold applied on this machine, when there was one.
+    pub threshold: Option<f64>,
+    /// The rule in words, e.g. "≥ 1.30× (80% of this machine's 1.62× capacity)".
+    pub rule: String,
+    /// Why it was skipped or failed, in words.
+    pub reason: Option<String>,
+    /// How many measurements it took (a failing claim is re-measured).
+    pub attempts: u32,
+}
+
+impl ClaimResult {
+    /// Whether this claim passed.
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+}
+
+/// Checks one claim against what its experiment measured.
+pub fn evaluate(
+    claim: &Claim,
+    experiment: &str,
+    measured: &Measured,
+    here: &Conditions,
+) -> ClaimResult {
+    let mut result = ClaimResult {
+        id: claim.id.to_string(),
+        experiment: experiment.to_string(),
+        statement: claim.statement.to_string(),
+        metric: claim.metric.to_string(),
+        verdict: Verdict::Skipped,
+        value: None,
+        unit: None,
+        threshold: None,
+        rule: String::new(),
+        reason: None,
+        attempts: 1,
+    };
+    if let Some(reason) = unmet_need(&claim.needs, here) {
+        result.reason = Some(reason);
+        return result;
+    }
+    if let Some(reason) = &measured.skipped {
+        result.reason = Some(reason.clone());
+        return result;
+    }
+    let Some(metric) = measured.metric(claim.metric) else {
+        result.verdict = Verdict::Fail;
+        result.reason = Some(format!("metric {:?} was not measured", claim.metric));
+        return result;
+    };
+    result.value = Some(metric.value);
+    result.unit = Some(metric.unit);
+    let (holds, threshold, rule) = match apply(claim.check, metric.value, metric.unit, here) {
+        Ok(outcome) => outcome,
+        Err(reason) => {
+            result.verdict = Verdict::Fail;
+            result.reason = Some(reason);
+            return result;
+        }
+    };
+    result.threshold = threshold;
+    result.rule = rule;
+    result.verdict = if holds { Verdict::Pass } else { Verdict::Fail };
+    if !holds {
+        result.reason = Some(format!(
+            "measured {}, claimed {}",
+            format::value(metric.value, metric.unit),
+            result.rule
+        ));
+    }
+    result
+}
+
+fn unmet_need(needs: &[Needs], here: &Conditions) -> Option<String> {
+    needs.iter().find_map(|need| match *need {
+        Needs::Cores(n) if here.cores < n => {
+            Some(format!("needs ≥{n} cores, this machine has {}", here.cores))
+        }
+        Needs::Python3 if !here.python3 => Some("python3 not found".to_string()),
+        _ => None,
+    })
+}
+
+/// Whether `value` passes `check` here, the threshold used, and the rule in words.
+fn apply(
+    check: Check,
+    value: f64,
+    unit: Unit,
+    here: &Conditions,
+) -> Result<(bool, Option<f64>, String), String> {
+    let show = |v: f64| format::value(v, unit);
+    Ok(match check {
+        Check::AtLeast(t) => (value >= t, Some(t), format!("≥ {}", show(t))),
+        Check::AtMost(t) => (value <= t, Some(t), format!("≤ {}", show(t))),
+        Check::PerWorker(fraction) => {
+            let t = fraction * here.workers as f64;
+            let rule = format!(
+                "≥ {} ({:.0}% of {} workers)",
+                show(t),
+                fraction * 100.0,
+                here.workers
+            );
+            (value >= t, Some(t), rule)
+        }
+        Check::OfCapacity(fraction) => {
+            let capacity = here
+                .capacity
+                .ok_or("the machine's parallel capacity was not calibrated")?;
+            let t = fraction * capacity;
+            let rule = format!(
+                "≥ {} ({:.0}% of this machine's measured {} capacity)",
+                show(t),
+                fraction * 100.0,
+                show(capacity)
+            );
+            (value >= t, Some(t), rule)
+        }
+        Check::Observed => (value != 0.0, None, "observed".to_string()),
+        Check::NotObserved => (value == 0.0, None, "not observed".to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_CORES: Conditions = Conditions {
+        cores: 2,
+        python3: true,
+        workers: 2,
+        capacity: Some(1.6),
+    };
+
+    fn measured(value: f64, unit: Unit) -> Measured {
+        let mut m = Measured::new();
+        m.value("x", "x", unit, value);
+        m
+    }
+
+    fn verdict(check: Check, value: f64, here: &Conditions) -> Verdict {
+        let claim = Claim::new("c", "x", check, "a claim");
+        evaluate(&claim, "e", &measured(value, Unit::Times), here).verdict
+    }
+
+    #[test]
+    fn at_least_fails_below_its_threshold() {
+        assert_eq!(verdict(Check::AtLeast(1.8), 1.9, &TWO_CORES), Verdict::Pass);
+        assert_eq!(verdict(Check::AtLeast(1.8), 1.8, &TWO_CORES), Verdict::Pass);
+        assert_eq!(
+            verdict(Check::AtLeast(1.8), 1.79, &TWO_CORES),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn at_most_fails_above_its_threshold() {
+        assert_eq!(verdict(Check::AtMost(1.2), 1.0, &TWO_CORES), Verdict::Pass);
+        assert_eq!(verdict(Check::AtMost(1.2), 1.21, &TWO_CORES), Verdict::Fail);
+    }
+
+    #[test]
+    fn per_worker_scales_with_the_workers() {
+        let four = Conditions {
+            workers: 4,
+            ..TWO_CORES
+        };
+        assert_eq!(
+            verdict(Check::PerWorker(0.9), 1.85, &TWO_CORES),
+            Verdict::Pass
+        );
+        assert_eq!(verdict(Check::PerWorker(0.9), 1.85, &four), Verdict::Fail);
+        assert_eq!(verdict(Check::PerWorker(0.9), 3.7, &four), Verdict::Pass);
+    }
+
+    #[test]
+    fn of_capacity_scales_with_the_measured_capacity() {
+        // 80% of 1.6 is 1.28: the issue's own example.
+        let claim = Claim::new("c", "x", Check::OfCapacity(0.8), "s");
+        let result = evaluate(&claim, "e", &measured(1.3, Unit::Times), &TWO_CORES);
+        assert_eq!(result.verdict, Verdict::Pass);
+        assert!((result.threshold.unwrap() - 1.28).abs() < 1e-12);
+        assert_eq!(
+            verdict(Check::OfCapacity(0.8), 1.27, &TWO_CORES),
+            Verdict::Fail
+        );
+        let ideal = Conditions {
+            capacity: Some(2.0),
+            ..TWO_CORES
+        };
+        assert_eq!(verdict(Check::OfCapacity(0.8), 1.5, &ideal), Verdict::Fail);
+    }
+
+    #[test]
+    fn of_capacity_is_skipped_on_one_core_never_passed() {
+        let one = Conditions {
+            cores: 1,
+            capacity: Some(1.0),
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::OfCapacity(0.8), "s");
+        let result = evaluate(&claim, "e", &measured(5.0, Unit::Times), &one);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        assert_eq!(
+            result.reason.as_deref(),
+            Some("needs ≥2 cores, this machine has 1")
+        );
+    }
+
+    #[test]
+    fn of_capacity_without_calibration_fails() {
+        let uncalibrated = Conditions {
+            capacity: None,
+            ..TWO_CORES
+        };
+        assert_eq!(
+            verdict(Check::OfCapacity(0.8), 1.9, &uncalibrated),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn python_claims_are_skipped_without_python() {
+        let no_python = Conditions {
+            python3: false,
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::AtLeast(1.0), "s").needs_python();
+        let result = evaluate(&claim, "e", &measured(2.0, Unit::Times), &no_python);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        assert_eq!(result.reason.as_deref(), Some("python3 not found"));
+    }
+
+    #[test]
+    fn flags_fail_when_observed_the_wrong_way() {
+        let observed = |v| {
+            let claim = Claim::new("c", "x", Check::Observed, "s");
+            evaluate(&claim, "e", &measured(v, Unit::Flag), &TWO_CORES).verdict
+        };
+        let not_observed = |v| {
+            let claim = Claim::new("c", "x", Check::NotObserved, "s");
+            evaluate(&claim, "e", &measured(v, Unit::Flag), &TWO_CORES).verdict
+        };
+        assert_eq!(observed(1.0), Verdict::Pass);
+        assert_eq!(observed(0.0), Verdict::Fail);
+        assert_eq!(not_observed(0.0), Verdict::Pass);
+        assert_eq!(not_observed(1.0), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_missing_metric_fails_and_a_skipped_experiment_skips() {
+        let claim = Claim::new("c", "missing", Check::AtLeast(1.0), "s");
+        let result = evaluate(&claim, "e", &measured(2.0, Unit::Times), &TWO_CORES);
+        assert_eq!(result.verdict, Verdict::Fail);
+        let skipped = Measured::skipped("python3 not found");
+        let result = evaluate(&claim, "e", &skipped, &TWO_CORES);
+        assert_eq!(result.verdict, Verdict::Skipped);
+    }
+
+    #[test]
+    fn a_failure_says_what_was_measured_and_claimed() {
+        let claim = Claim::new("c", "x", Check::AtLeast(1.8), "s");
+        let result = evaluate(&claim, "e", &measured(1.5, Unit::Times), &TWO_CORES);
+        assert_eq!(
+            result.reason.as_deref(),
+            Some("measured 1.50×, claimed ≥ 1.80×")
+        );
+    }
+}
