@@ -4,6 +4,7 @@
 //! the reason (one core cannot show a parallel speedup; no python3 cannot show
 //! CPython's behaviour). A skipped claim is never counted as passed.
 
+use crate::calibrate::capacity_floor;
 use crate::format;
 use crate::results::{Measured, Unit};
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,17 @@ pub struct Conditions {
     pub capacity: Option<f64>,
 }
 
+impl Conditions {
+    /// How many processes can run in parallel here: the capacity's k.
+    pub fn parallel_processes(&self) -> usize {
+        self.workers.min(self.cores).max(1)
+    }
+}
+
+/// How a skipped claim's reason starts when the machine, at the time, gave too
+/// little parallelism to test it. The runner re-measures such a claim.
+pub const LOW_CAPACITY: &str = "too little parallel capacity";
+
 /// A claim's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -177,8 +189,12 @@ pub fn evaluate(
     result.value = Some(metric.value);
     result.unit = Some(metric.unit);
     let (holds, threshold, rule) = match apply(claim.check, metric.value, metric.unit, here) {
-        Ok(outcome) => outcome,
-        Err(reason) => {
+        Outcome::Checked(holds, threshold, rule) => (holds, threshold, rule),
+        Outcome::Untestable(reason) => {
+            result.reason = Some(reason);
+            return result;
+        }
+        Outcome::Broken(reason) => {
             result.verdict = Verdict::Fail;
             result.reason = Some(reason);
             return result;
@@ -207,15 +223,20 @@ fn unmet_need(needs: &[Needs], here: &Conditions) -> Option<String> {
     })
 }
 
-/// Whether `value` passes `check` here, the threshold used, and the rule in words.
-fn apply(
-    check: Check,
-    value: f64,
-    unit: Unit,
-    here: &Conditions,
-) -> Result<(bool, Option<f64>, String), String> {
+/// What applying a check gave.
+enum Outcome {
+    /// Whether the value passed, the threshold used, and the rule in words.
+    Checked(bool, Option<f64>, String),
+    /// The machine cannot show this claim right now: skipped, with the reason.
+    Untestable(String),
+    /// Something the check needs is missing: a failure.
+    Broken(String),
+}
+
+/// Applies `check` to `value` on this machine.
+fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
     let show = |v: f64| format::value(v, unit);
-    Ok(match check {
+    let (holds, threshold, rule) = match check {
         Check::AtLeast(t) => (value >= t, Some(t), format!("≥ {}", show(t))),
         Check::AtMost(t) => (value <= t, Some(t), format!("≤ {}", show(t))),
         Check::PerWorker(fraction) => {
@@ -229,9 +250,20 @@ fn apply(
             (value >= t, Some(t), rule)
         }
         Check::OfCapacity(fraction) => {
-            let capacity = here
-                .capacity
-                .ok_or("the machine's parallel capacity was not calibrated")?;
+            let Some(capacity) = here.capacity else {
+                return Outcome::Broken(
+                    "the machine's parallel capacity was not calibrated".into(),
+                );
+            };
+            let processes = here.parallel_processes();
+            let floor = capacity_floor(processes);
+            if capacity < floor {
+                return Outcome::Untestable(format!(
+                    "{LOW_CAPACITY}: {processes} processes ran only {} faster than one while this was measured (a test needs ≥ {})",
+                    show(capacity),
+                    show(floor)
+                ));
+            }
             let t = fraction * capacity;
             let rule = format!(
                 "≥ {} ({:.0}% of this machine's measured {} capacity)",
@@ -243,7 +275,8 @@ fn apply(
         }
         Check::Observed => (value != 0.0, None, "observed".to_string()),
         Check::NotObserved => (value == 0.0, None, "not observed".to_string()),
-    })
+    };
+    Outcome::Checked(holds, threshold, rule)
 }
 
 #[cfg(test)]
@@ -330,6 +363,19 @@ mod tests {
             result.reason.as_deref(),
             Some("needs ≥2 cores, this machine has 1")
         );
+    }
+
+    #[test]
+    fn of_capacity_below_the_floor_is_skipped_not_passed() {
+        // A 1.2× capacity would give a 0.96× threshold: "no speedup" would pass.
+        let starved = Conditions {
+            capacity: Some(1.2),
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::OfCapacity(0.8), "s");
+        let result = evaluate(&claim, "e", &measured(1.0, Unit::Times), &starved);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        assert!(result.reason.unwrap().starts_with(LOW_CAPACITY));
     }
 
     #[test]

@@ -22,5 +22,28 @@ pub mod stats;
 pub mod timing;
 
 pub use claims::{Check, Claim};
+
+// ANCHOR: opaque
+/// Returns `x` unchanged, but the optimiser cannot see through it, so a loop
+/// over `opaque(i)` cannot be replaced by a formula.
+///
+/// Why not `std::hint::black_box`? It hides a value by writing it to the stack
+/// and reading it back. In a tight loop that is one store and one load per
+/// iteration, at the same offset of every thread's stack. Measured on this
+/// course's 2-vCPU machines, two threads running such a loop ran several
+/// times slower than two processes running the very same loop: the threads'
+/// private stack slots, one stack-stride apart in one address space, got in
+/// each other's way in the CPU (processes have separate address spaces). An
+/// empty `asm!` that takes the value in a register and promises not to touch
+/// memory hides it just as well, with no memory traffic at all. (It is not
+/// marked `pure`, so the optimiser may not delete it even when nobody uses
+/// the result: a measured loop must run.)
+#[inline(always)]
+pub fn opaque(mut x: u64) -> u64 {
+    // SAFETY: the assembly is empty: it reads and writes only `x`'s register.
+    unsafe { std::arch::asm!("/* {0} */", inout(reg) x, options(nomem, nostack)) };
+    x
+}
+// ANCHOR_END: opaque
 pub use results::{Measured, Unit};
 pub use runner::{Context, Experiment, Lab};

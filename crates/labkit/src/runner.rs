@@ -1,16 +1,19 @@
 //! The command line every lab shares: run the experiments with progress, check
 //! the claims (re-measuring a failing one), print tables, write JSON.
 
-use crate::calibrate;
-use crate::claims::{Check, Claim, ClaimResult, Conditions, Verdict, evaluate};
+use crate::calibrate::{self, Paired};
+use crate::claims::{Check, Claim, ClaimResult, Conditions, LOW_CAPACITY, Verdict, evaluate};
 use crate::format;
 use crate::machine::Machine;
 use crate::progress::Progress;
 use crate::python::{self, Python};
-use crate::results::{ExperimentResult, LabResults, Measured, Mode, SCHEMA_VERSION, source_hash};
+use crate::results::{
+    ExperimentResult, LabResults, Measured, Mode, SCHEMA_VERSION, Unit, source_hash,
+};
+use crate::timing::{Interleaved, Variant};
 use anyhow::{Result, bail};
 use clap::{CommandFactory, FromArgMatches, Parser};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -56,12 +59,32 @@ pub struct Context<'a> {
     pub lab_dir: &'a Path,
     /// Where to report progress.
     pub progress: &'a Progress,
+    /// Set when this experiment's claims are judged against the machine's
+    /// parallel capacity: then [`Context::interleave`] measures it in the same rounds.
+    paired: Option<&'a Paired>,
 }
 
 impl Context<'_> {
     /// `full` normally, `quick` with `--quick`.
     pub fn pick<T>(&self, full: T, quick: T) -> T {
         if self.quick { quick } else { full }
+    }
+
+    /// Runs `variants` interleaved, `rounds` times after `warmup` unmeasured
+    /// rounds (see [`crate::timing::interleave`]). When the experiment's claims
+    /// are judged against the machine's parallel capacity, every round also
+    /// measures that capacity, so the speedup and the yardstick see the same
+    /// machine, second for second.
+    pub fn interleave<'v>(
+        &'v self,
+        rounds: usize,
+        warmup: usize,
+        variants: &mut [Variant<'v>],
+    ) -> Result<Interleaved> {
+        match self.paired {
+            Some(paired) => paired.interleave(rounds, warmup, variants, self.progress),
+            None => crate::timing::interleave(rounds, warmup, variants, self.progress),
+        }
     }
 }
 
@@ -138,6 +161,7 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
         python: python.as_ref(),
         lab_dir,
         progress: &progress,
+        paired: None,
     };
     println!("{} — {}", lab.id, lab.title);
     println!("machine: {}", machine.one_line());
@@ -150,19 +174,21 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
         workers: ctx.workers,
         capacity: None,
     };
-    if needs_calibration(&selected, ctx.cores) {
+    if ctx.cores >= 2 && selected.iter().any(|e| judged_by_capacity(e)) {
         progress.stage(calibrate::EXPERIMENT);
         let measured = run_calibration(&ctx)?;
-        here.capacity = measured.metric(calibrate::METRIC).map(|m| m.value);
         experiments.push(experiment_result(
             calibrate::EXPERIMENT,
             "Parallel capacity of this machine",
             measured,
         ));
     }
+    // Each calibration round inside an experiment runs this many iterations
+    // per process: about 50 ms, long enough to dwarf the cost of a fork.
+    let iterations = calibrate::iterations_for(0.05);
     for experiment in selected {
         progress.stage(experiment.name);
-        let (measured, verdicts) = measure_with_retries(experiment, &ctx, &mut here);
+        let (measured, verdicts) = measure_with_retries(experiment, &ctx, &mut here, iterations);
         experiments.push(experiment_result(
             experiment.name,
             experiment.title,
@@ -211,14 +237,12 @@ fn select<'a>(lab: &'a Lab, only: &[String]) -> Result<Vec<&'a Experiment>> {
         .collect())
 }
 
-/// Calibrate when a selected claim is judged against the machine's capacity.
-/// One core has no parallel capacity to measure: those claims are skipped.
-fn needs_calibration(selected: &[&Experiment], cores: usize) -> bool {
-    cores >= 2
-        && selected
-            .iter()
-            .flat_map(|e| &e.claims)
-            .any(|c| matches!(c.check, Check::OfCapacity(_)))
+/// Whether a claim of this experiment is judged against the machine's capacity.
+fn judged_by_capacity(experiment: &Experiment) -> bool {
+    experiment
+        .claims
+        .iter()
+        .any(|c| matches!(c.check, Check::OfCapacity(_)))
 }
 
 fn run_calibration(ctx: &Context) -> Result<Measured> {
@@ -228,18 +252,19 @@ fn run_calibration(ctx: &Context) -> Result<Measured> {
     calibrate::calibrate(processes, seconds, rounds, ctx.progress)
 }
 
-/// Runs an experiment and checks its claims; a failing claim gets up to
-/// [`MAX_ATTEMPTS`] fresh measurements (with a fresh calibration if it is judged
-/// against the capacity) before it fails. The table shows the last measurement.
+/// Runs an experiment and checks its claims. A claim that fails, or that the
+/// machine gave too little parallelism to test, gets up to [`MAX_ATTEMPTS`]
+/// fresh measurements. The table shows the last measurement.
 fn measure_with_retries(
     experiment: &Experiment,
     ctx: &Context,
     here: &mut Conditions,
+    iterations: u64,
 ) -> (Measured, Vec<ClaimResult>) {
     let mut attempt = 1;
     loop {
-        let measured = match (experiment.run)(ctx) {
-            Ok(measured) => measured,
+        let (measured, mut verdicts) = match measure_once(experiment, ctx, here, iterations) {
+            Ok(done) => done,
             Err(err) => {
                 let reason = format!("the experiment failed: {err:#}");
                 ctx.progress.note(&format!("{}: {reason}", experiment.name));
@@ -249,39 +274,78 @@ fn measure_with_retries(
                 );
             }
         };
-        let mut verdicts: Vec<ClaimResult> = experiment
-            .claims
-            .iter()
-            .map(|claim| evaluate(claim, experiment.name, &measured, here))
-            .collect();
         for verdict in &mut verdicts {
             verdict.attempts = attempt;
         }
-        let failing: Vec<&ClaimResult> = verdicts
-            .iter()
-            .filter(|v| v.verdict == Verdict::Fail)
-            .collect();
-        if failing.is_empty() || attempt == MAX_ATTEMPTS {
+        let retry: Vec<&ClaimResult> = verdicts.iter().filter(|v| worth_retrying(v)).collect();
+        if retry.is_empty() || attempt == MAX_ATTEMPTS {
             return (measured, verdicts);
         }
-        for claim in &failing {
+        for claim in retry {
             ctx.progress.note(&format!(
-                "{}: claim {} failed ({}); re-measuring, attempt {}/{MAX_ATTEMPTS}",
+                "{}: claim {} {} ({}); re-measuring, attempt {}/{MAX_ATTEMPTS}",
                 experiment.name,
                 claim.id,
+                if claim.verdict == Verdict::Fail {
+                    "failed"
+                } else {
+                    "could not be tested"
+                },
                 claim.reason.as_deref().unwrap_or(""),
                 attempt + 1
             ));
         }
-        if failing.iter().any(|v| v.rule.contains("capacity")) {
-            ctx.progress.stage(calibrate::EXPERIMENT);
-            if let Ok(fresh) = run_calibration(ctx) {
-                here.capacity = fresh.metric(calibrate::METRIC).map(|m| m.value);
-            }
-            ctx.progress.stage(experiment.name);
-        }
         attempt += 1;
     }
+}
+
+/// One measurement of an experiment, with the capacity measured in the same
+/// rounds when its claims need it, and its claims' verdicts.
+fn measure_once(
+    experiment: &Experiment,
+    ctx: &Context,
+    here: &mut Conditions,
+    iterations: u64,
+) -> Result<(Measured, Vec<ClaimResult>)> {
+    let paired = (ctx.cores >= 2 && judged_by_capacity(experiment))
+        .then(|| Paired::new(here.parallel_processes(), iterations));
+    let run_ctx = Context {
+        paired: paired.as_ref(),
+        ..*ctx
+    };
+    let mut measured = (experiment.run)(&run_ctx)?;
+    if let Some(paired) = &paired {
+        let capacity = match paired.capacity() {
+            Some(capacity) => capacity,
+            // The experiment did not use `ctx.interleave`: calibrate right after it.
+            None => run_calibration(ctx)?
+                .metric(calibrate::METRIC)
+                .and_then(|m| m.summary.clone())
+                .expect("a calibration measures its capacity"),
+        };
+        here.capacity = Some(capacity.median);
+        let label = format!(
+            "parallel capacity of {} processes (same rounds)",
+            paired.processes()
+        );
+        measured.summary(calibrate::METRIC, &label, Unit::Times, capacity);
+    }
+    let verdicts: Vec<ClaimResult> = experiment
+        .claims
+        .iter()
+        .map(|claim| evaluate(claim, experiment.name, &measured, here))
+        .collect();
+    Ok((measured, verdicts))
+}
+
+/// A failure, or a claim the machine was too busy to test, is measured again.
+fn worth_retrying(claim: &ClaimResult) -> bool {
+    claim.verdict == Verdict::Fail
+        || (claim.verdict == Verdict::Skipped
+            && claim
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(LOW_CAPACITY)))
 }
 
 fn failed_claims(experiment: &Experiment, reason: &str) -> Vec<ClaimResult> {
@@ -337,9 +401,20 @@ pub fn print_results(results: &LabResults) {
     );
 }
 
-fn metrics_table(experiment: &ExperimentResult) -> Table {
+/// A table that wraps long text to the terminal, or to 120 columns in a log.
+fn new_table() -> Table {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(120);
+    }
+    table
+}
+
+fn metrics_table(experiment: &ExperimentResult) -> Table {
+    let mut table = new_table();
     table.set_header(["measured", "median", "95% CI", "min", "n"]);
     for metric in &experiment.metrics {
         let show = |v: f64| format::value(v, metric.unit);
@@ -365,8 +440,7 @@ fn metrics_table(experiment: &ExperimentResult) -> Table {
 
 /// The claims as a table: verdict, statement, measured value, rule.
 pub fn claims_table(claims: &[ClaimResult]) -> Table {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
+    let mut table = new_table();
     table.set_header(["verdict", "claim", "measured", "rule / reason"]);
     for claim in claims {
         let measured = match (claim.value, claim.unit) {

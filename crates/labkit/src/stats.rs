@@ -20,6 +20,9 @@ pub struct Summary {
     pub ci_high: f64,
     /// The coverage that interval really has (0.95, or less with few samples).
     pub ci_level: f64,
+    /// The samples themselves, in the order they were taken (round by round),
+    /// so that anyone can check the statistics, and paired checks can pair them.
+    pub samples: Vec<f64>,
 }
 
 impl Summary {
@@ -40,6 +43,7 @@ impl Summary {
             ci_low: sorted[k - 1],
             ci_high: sorted[n - k],
             ci_level: level,
+            samples: samples.to_vec(),
         })
     }
 

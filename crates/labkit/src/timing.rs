@@ -50,12 +50,26 @@ pub struct Interleaved {
     seconds: Vec<Vec<f64>>,
 }
 
-/// Runs every variant once per round, `rounds` times, after one unmeasured warm-up
-/// round. Each round starts at a different variant so that none always runs
-/// first (right after a pause) or last.
+/// Runs every variant once per round: first `warmup` unmeasured rounds (caches,
+/// page faults, thread stacks), then `rounds` measured ones. Each round starts at
+/// a different variant so that none always runs first (right after a pause) or
+/// last.
 pub fn interleave(
     rounds: usize,
+    warmup: usize,
     variants: &mut [Variant<'_>],
+    progress: &Progress,
+) -> Result<Interleaved> {
+    let mut all: Vec<&mut Variant<'_>> = variants.iter_mut().collect();
+    interleave_all(rounds, warmup, &mut all, progress)
+}
+
+/// [`interleave`] over variants borrowed from several places (the runner adds
+/// its calibration variants to an experiment's own).
+pub fn interleave_all(
+    rounds: usize,
+    warmup: usize,
+    variants: &mut [&mut Variant<'_>],
     progress: &Progress,
 ) -> Result<Interleaved> {
     if variants.is_empty() || rounds == 0 {
@@ -63,18 +77,23 @@ pub fn interleave(
     }
     let count = variants.len();
     let mut seconds = vec![Vec::with_capacity(rounds); count];
-    for round in 0..=rounds {
+    for round in 0..warmup + rounds {
         for offset in 0..count {
             let index = (round + offset) % count;
             let variant = &mut variants[index];
-            if round == 0 {
-                progress.step(format!("warm-up: {}", variant.name));
+            let measured = round >= warmup;
+            if measured {
+                progress.step(format!(
+                    "round {}/{rounds}: {}",
+                    round - warmup + 1,
+                    variant.name
+                ));
             } else {
-                progress.step(format!("round {round}/{rounds}: {}", variant.name));
+                progress.step(format!("warm-up: {}", variant.name));
             }
             let (elapsed, outcome) = time(&mut variant.work);
             outcome?;
-            if round > 0 {
+            if measured {
                 seconds[index].push(elapsed);
             }
         }
@@ -133,7 +152,7 @@ mod tests {
                 Ok(())
             }),
         ];
-        interleave(2, &mut variants, &Progress::silent()).unwrap();
+        interleave(2, 1, &mut variants, &Progress::silent()).unwrap();
         drop(variants);
         // warm-up a b, round 1 b a, round 2 a b
         assert_eq!(order.into_inner(), vec!['a', 'b', 'b', 'a', 'a', 'b']);
@@ -151,7 +170,7 @@ mod tests {
                 Ok(())
             }),
         ];
-        let result = interleave(3, &mut variants, &Progress::silent()).unwrap();
+        let result = interleave(3, 0, &mut variants, &Progress::silent()).unwrap();
         assert_eq!(result.seconds("slow").len(), 3);
         let speedup = result.speedup("slow", "fast").median;
         assert!(
@@ -163,7 +182,7 @@ mod tests {
     #[test]
     fn a_failing_variant_stops_the_comparison() {
         let mut variants = [Variant::new("broken", || anyhow::bail!("fork failed"))];
-        let err = interleave(1, &mut variants, &Progress::silent()).unwrap_err();
+        let err = interleave(1, 0, &mut variants, &Progress::silent()).unwrap_err();
         assert!(err.to_string().contains("fork failed"));
     }
 }

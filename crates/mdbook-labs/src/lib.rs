@@ -1,1 +1,198 @@
-//! stub
+//! The `labs` mdBook preprocessor: puts measured results into the book.
+//!
+//! In a chapter:
+//! - `{{#lab-results lab-01}}` becomes the lab's tables, speedup charts (SVG),
+//!   claims with their verdicts, and the machine they were measured on.
+//! - `{{#lab-value lab-01 cpu.threads_speedup}}` becomes one measured number
+//!   with its unit, for prose (`machine.logical_cores`, `machine.cpu_model` and
+//!   `machine.python3` name facts about the machine).
+//! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
+//!   itself instead of expanding it.
+//!
+//! Everything comes from `results/lab-NN.json`, so no measured number is ever
+//! typed into the Markdown. A directive that names an unknown lab or metric,
+//! or a results file that cannot be read, fails the build with a message
+//! naming the chapter, the directive and the file.
+
+mod chart;
+mod render;
+
+use anyhow::{Context, Result, anyhow, bail};
+use labkit::format;
+use labkit::results::LabResults;
+use mdbook_preprocessor::book::Book;
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+/// The preprocessor, for `MDBook::with_preprocessor` or the `mdbook-labs` binary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LabsPreprocessor;
+
+/// The name used in `book.toml` (`[preprocessor.labs]`).
+pub const NAME: &str = "labs";
+
+impl Preprocessor for LabsPreprocessor {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
+        let dir: Option<String> = ctx.config.get("preprocessor.labs.results")?;
+        let mut results = ResultsDir::new(ctx.root.join(dir.as_deref().unwrap_or("results")));
+        let mut failure = None;
+        book.for_each_chapter_mut(|chapter| {
+            if failure.is_some() {
+                return;
+            }
+            match expand(&chapter.content, &mut results) {
+                Ok(content) => chapter.content = content,
+                Err(err) => {
+                    let file = chapter
+                        .source_path
+                        .as_ref()
+                        .map_or_else(|| "?".to_string(), |p| format!("src/{}", p.display()));
+                    failure = Some(err.context(format!("in chapter {:?} ({file})", chapter.name)));
+                }
+            }
+        });
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(book),
+        }
+    }
+}
+
+/// The results files of a book, read once each.
+pub struct ResultsDir {
+    dir: PathBuf,
+    loaded: BTreeMap<String, LabResults>,
+}
+
+impl ResultsDir {
+    /// Results are read from `dir` (normally `results/` beside `book.toml`).
+    pub fn new(dir: PathBuf) -> ResultsDir {
+        ResultsDir {
+            dir,
+            loaded: BTreeMap::new(),
+        }
+    }
+
+    /// The results of `lab`, e.g. "lab-01".
+    pub fn get(&mut self, lab: &str) -> Result<&LabResults> {
+        if !LAB_ID.is_match(lab) {
+            bail!("{lab:?} is not a lab id (they look like lab-01)");
+        }
+        if !self.loaded.contains_key(lab) {
+            let path = self.dir.join(format!("{lab}.json"));
+            if !path.exists() {
+                bail!(
+                    "no results for {lab}: {} does not exist (labs with results: {}); run `cargo xtask measure {lab}`",
+                    path.display(),
+                    self.available().join(", ")
+                );
+            }
+            let results = LabResults::load(&path)?;
+            if results.lab != lab {
+                bail!(
+                    "{} holds results of {}, not {lab}",
+                    path.display(),
+                    results.lab
+                );
+            }
+            self.loaded.insert(lab.to_string(), results);
+        }
+        Ok(&self.loaded[lab])
+    }
+
+    fn available(&self) -> Vec<String> {
+        let mut labs: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(String::from)
+            })
+            .collect();
+        labs.sort();
+        labs
+    }
+}
+
+static LAB_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^lab-\d{2}$").expect("valid"));
+static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\\?)\{\{#(lab-results|lab-value)((?:\s+[^\s}]+)*)\s*\}\}").expect("valid")
+});
+
+/// Expands every directive in one chapter's Markdown.
+pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
+    let mut out = String::with_capacity(content.len());
+    let mut last = 0;
+    for found in DIRECTIVE.captures_iter(content) {
+        let whole = found.get(0).expect("group 0");
+        out.push_str(&content[last..whole.start()]);
+        last = whole.end();
+        if !found[1].is_empty() {
+            out.push_str(&whole.as_str()[1..]);
+            continue;
+        }
+        let args: Vec<&str> = found[3].split_whitespace().collect();
+        let text = directive(&found[2], &args, results)
+            .with_context(|| format!("in directive {}", whole.as_str()))?;
+        out.push_str(&text);
+    }
+    out.push_str(&content[last..]);
+    Ok(out)
+}
+
+fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<String> {
+    match (name, args) {
+        ("lab-results", [lab]) => render::lab_results(results.get(lab)?),
+        ("lab-value", [lab, path]) => lab_value(results.get(lab)?, path),
+        ("lab-results", _) => bail!("usage: {{{{#lab-results lab-NN}}}}"),
+        _ => bail!("usage: {{{{#lab-value lab-NN experiment.metric}}}}"),
+    }
+}
+
+/// One measured value (or machine fact) as text for prose.
+fn lab_value(results: &LabResults, path: &str) -> Result<String> {
+    let machine = &results.machine;
+    match path {
+        "machine.logical_cores" => return Ok(machine.logical_cores.to_string()),
+        "machine.cpu_model" => return Ok(machine.cpu_model.clone()),
+        "machine.python3" => {
+            return Ok(machine
+                .python3
+                .clone()
+                .unwrap_or_else(|| "no python3".into()));
+        }
+        _ => {}
+    }
+    let metric = results
+        .metric(path)
+        .map_err(|err| anyhow!("{err:#} (in results/{}.json)", results.lab))?;
+    Ok(format::value(metric.value, metric.unit))
+}
+
+/// Builds the book at `root` (the folder with `book.toml`) with this
+/// preprocessor running in-process, into `dest` or the configured build
+/// directory. Returns the directory the HTML was written to.
+pub fn build_book(root: &Path, dest: Option<&Path>) -> Result<PathBuf> {
+    let mut book = mdbook_driver::MDBook::load(root)
+        .with_context(|| format!("cannot load the book at {}", root.display()))?;
+    if let Some(dest) = dest {
+        book.config.build.build_dir = dest.to_path_buf();
+    }
+    // Replaces the `mdbook-labs` command named in book.toml: no install needed.
+    book.with_preprocessor(LabsPreprocessor);
+    book.build().context("the book did not build")?;
+    Ok(book.build_dir_for("html"))
+}
+
+#[cfg(test)]
+mod tests;

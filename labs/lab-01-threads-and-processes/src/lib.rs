@@ -1,1 +1,556 @@
-//! stub
+//! Lab 01 — threads and processes, first contact.
+//!
+//! Read this file top to bottom like the chapter. It runs the seed articles'
+//! two examples in Rust — tasks that *wait* and tasks that *compute* — one
+//! after another, in threads, and in forked processes; then it shows what
+//! "separate memory" means, how results come back from a thread and from a
+//! process, and what forgetting to join or wait costs. Beside each Rust
+//! measurement it runs the same programs under CPython, when python3 is here.
+
+pub mod exercises;
+
+use anyhow::{Context as _, Result, bail};
+use labkit::child::{Child, exists, fork_child};
+use labkit::timing::Variant;
+use labkit::{Check, Claim, Context, Experiment, Lab, Measured, Unit, opaque};
+use nix::unistd::{Pid, pipe};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+// ANCHOR: tasks
+/// An I/O-bound task: it only waits, as a thread blocked on a network reply or
+/// a disk read does. Waiting needs no CPU.
+pub fn wait_task(duration: Duration) -> u64 {
+    thread::sleep(duration);
+    0
+}
+
+/// A CPU-bound task: the sum 0 + 1 + … + (n − 1), one addition at a time.
+/// `opaque` stops the optimiser from replacing the loop by n(n−1)/2, which
+/// would make every variant take no time at all.
+pub fn sum_task(n: u64) -> u64 {
+    let mut total = 0u64;
+    for i in 0..n {
+        total = total.wrapping_add(opaque(i));
+    }
+    total
+}
+// ANCHOR_END: tasks
+
+// ANCHOR: sequential
+/// Runs `workers` copies of `task`, one after another.
+pub fn run_sequentially(workers: usize, task: impl Fn() -> u64) -> Vec<u64> {
+    (0..workers).map(|_| task()).collect()
+}
+// ANCHOR_END: sequential
+
+// ANCHOR: threads
+/// Runs `workers` copies of `task` at once, each in its own OS thread, and
+/// collects what each returned through its `JoinHandle`. The scope joins every
+/// thread before it ends, so none can outlive the data it borrows.
+pub fn run_in_threads(workers: usize, task: impl Fn() -> u64 + Sync) -> Vec<u64> {
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(&task)).collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a task panicked"))
+            .collect()
+    })
+}
+// ANCHOR_END: threads
+
+// ANCHOR: processes
+/// Runs `workers` copies of `task` at once, each in its own forked process.
+/// A child cannot return a value into the parent's memory — it has its own
+/// copy — so it writes its result into a pipe, and the parent reads it.
+pub fn run_in_processes(workers: usize, task: impl Fn() -> u64) -> Result<Vec<u64>> {
+    let task = &task;
+    let mut running: Vec<(Child, File)> = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (reader, writer) = pipe().context("pipe failed")?;
+        let child = fork_child(move || {
+            let bytes = task().to_le_bytes();
+            // Exit code 0 only if the whole result reached the pipe.
+            i32::from(File::from(writer).write_all(&bytes).is_err())
+        })?;
+        // The parent's copy of `writer` was closed when the closure was
+        // dropped, so a child that dies early shows up as end-of-file.
+        running.push((child, File::from(reader)));
+    }
+    // If anything below fails, the children not yet waited for are killed
+    // and reaped when `running` is dropped: none is left behind.
+    let mut results = Vec::with_capacity(workers);
+    for (child, mut reader) in running.drain(..) {
+        let mut bytes = [0u8; 8];
+        reader
+            .read_exact(&mut bytes)
+            .context("a child ended without sending its result")?;
+        child.wait_success()?;
+        results.push(u64::from_le_bytes(bytes));
+    }
+    Ok(results)
+}
+// ANCHOR_END: processes
+
+/// Fails unless every worker returned `expected`: a fast wrong answer is no answer.
+fn check_all(results: &[u64], expected: u64, what: &str) -> Result<()> {
+    if let Some(wrong) = results.iter().find(|&&r| r != expected) {
+        bail!("{what} returned {wrong}, expected {expected}");
+    }
+    Ok(())
+}
+
+// ANCHOR: io_experiment
+/// The seed's I/O-bound example: `workers` tasks that each wait, run
+/// sequentially, in threads, and in processes, interleaved round by round.
+pub fn io_bound(ctx: &Context) -> Result<Measured> {
+    let wait = ctx.pick(Duration::from_secs(2), Duration::from_millis(200));
+    let rounds = ctx.pick(2, 3);
+    let workers = ctx.workers;
+    let task = || wait_task(wait);
+    let mut variants = [
+        Variant::new("sequential", || {
+            run_sequentially(workers, task);
+            Ok(())
+        }),
+        Variant::new("threads", || {
+            run_in_threads(workers, task);
+            Ok(())
+        }),
+        Variant::new("processes", || run_in_processes(workers, task).map(|_| ())),
+    ];
+    let times = ctx.interleave(rounds, 0, &mut variants)?;
+    let mut m = Measured::new();
+    m.param("workers", workers)
+        .param("wait_s", wait.as_secs_f64())
+        .param("rounds", rounds);
+    m.summary(
+        "sequential",
+        "sequential",
+        Unit::Seconds,
+        times.summary("sequential"),
+    )
+    .summary(
+        "threads",
+        &format!("{workers} threads"),
+        Unit::Seconds,
+        times.summary("threads"),
+    )
+    .summary(
+        "processes",
+        &format!("{workers} processes"),
+        Unit::Seconds,
+        times.summary("processes"),
+    )
+    .summary(
+        "threads_speedup",
+        "speedup of threads",
+        Unit::Times,
+        times.speedup("sequential", "threads"),
+    )
+    .summary(
+        "processes_speedup",
+        "speedup of processes",
+        Unit::Times,
+        times.speedup("sequential", "processes"),
+    );
+    Ok(m)
+}
+// ANCHOR_END: io_experiment
+
+// ANCHOR: cpu_experiment
+/// The seed's CPU-bound example: `workers` tasks that each sum 0..n, run
+/// sequentially, in threads, and in processes, interleaved round by round.
+pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
+    let n: u64 = ctx.pick(100_000_000, 30_000_000);
+    let rounds = ctx.pick(15, 11);
+    let workers = ctx.workers;
+    let expected = n * (n - 1) / 2;
+    let task = || sum_task(n);
+    let mut variants = [
+        Variant::new("sequential", || {
+            check_all(&run_sequentially(workers, task), expected, "sequential")
+        }),
+        Variant::new("threads", || {
+            check_all(&run_in_threads(workers, task), expected, "a thread")
+        }),
+        Variant::new("processes", || {
+            check_all(&run_in_processes(workers, task)?, expected, "a process")
+        }),
+    ];
+    let times = ctx.interleave(rounds, 1, &mut variants)?;
+    let sequential = times.summary("sequential");
+    let mut m = Measured::new();
+    m.param("workers", workers)
+        .param("n", n)
+        .param("rounds", rounds);
+    m.value(
+        "ns_per_addition",
+        "time per addition (sequential)",
+        Unit::Seconds,
+        sequential.median / (workers as f64 * n as f64),
+    );
+    m.summary("sequential", "sequential", Unit::Seconds, sequential)
+        .summary(
+            "threads",
+            &format!("{workers} threads"),
+            Unit::Seconds,
+            times.summary("threads"),
+        )
+        .summary(
+            "processes",
+            &format!("{workers} processes"),
+            Unit::Seconds,
+            times.summary("processes"),
+        )
+        .summary(
+            "threads_speedup",
+            "speedup of threads",
+            Unit::Times,
+            times.speedup("sequential", "threads"),
+        )
+        .summary(
+            "processes_speedup",
+            "speedup of processes",
+            Unit::Times,
+            times.speedup("sequential", "processes"),
+        );
+    Ok(m)
+}
+// ANCHOR_END: cpu_experiment
+
+// ANCHOR: isolation
+/// A thread adds 1 to the parent's counter: the parent sees it, because a
+/// thread shares its process's memory.
+pub fn thread_change_is_seen() -> bool {
+    let counter = AtomicU64::new(0);
+    thread::scope(|scope| {
+        scope.spawn(|| counter.fetch_add(1, Ordering::SeqCst));
+    });
+    counter.load(Ordering::SeqCst) == 1
+}
+
+/// A forked child adds 1 to "the same" counter: the parent does not see it,
+/// because the child changed its own copy of the parent's memory.
+pub fn child_change_is_seen() -> Result<bool> {
+    let counter = AtomicU64::new(0);
+    let child = fork_child(|| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        0
+    })?;
+    child.wait_success()?;
+    Ok(counter.load(Ordering::SeqCst) == 1)
+}
+
+/// The child starts with a copy of everything the parent had at `fork`: it
+/// sees the value the parent set before, and reports it as its exit code.
+pub fn child_sees_parent_value() -> Result<bool> {
+    let counter = AtomicU64::new(42);
+    let child = fork_child(|| counter.load(Ordering::SeqCst) as i32)?;
+    Ok(matches!(
+        child.wait()?,
+        nix::sys::wait::WaitStatus::Exited(_, 42)
+    ))
+}
+// ANCHOR_END: isolation
+
+/// Separate memory, observed: one thread and one child each change a counter.
+pub fn isolation(_ctx: &Context) -> Result<Measured> {
+    let mut m = Measured::new();
+    m.flag(
+        "thread_change_seen",
+        "the parent sees a thread's change",
+        thread_change_is_seen(),
+    )
+    .flag(
+        "child_change_seen",
+        "the parent sees a child's change",
+        child_change_is_seen()?,
+    )
+    .flag(
+        "child_sees_parent",
+        "the child sees the parent's earlier value",
+        child_sees_parent_value()?,
+    );
+    Ok(m)
+}
+
+// ANCHOR: detached
+/// In a child process (so this program survives), a thread that needs 100 ms
+/// is started and then either joined or not; then `main` ends — the process
+/// exits. Returns whether the thread's message arrived. Without the join, the
+/// process's exit kills the thread mid-work: its message never comes.
+pub fn thread_finishes_before_exit(join: bool) -> Result<bool> {
+    let (reader, writer) = pipe().context("pipe failed")?;
+    let child = fork_child(move || {
+        let mut writer = File::from(writer);
+        let handle = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            let _ = writer.write_all(b"finished");
+        });
+        if join {
+            let _ = handle.join();
+        }
+        0 // returning ends the process, and every thread in it
+    })?;
+    let mut message = String::new();
+    // read_to_string returns at end-of-file: when every copy of `writer`,
+    // including the detached thread's, has been closed by the exit.
+    File::from(reader).read_to_string(&mut message)?;
+    child.wait_success()?;
+    Ok(message == "finished")
+}
+// ANCHOR_END: detached
+
+// ANCHOR: zombie
+/// A child that exits while nobody waits for it stays in the process table
+/// as a zombie (state `Z`) holding its exit status, until its parent reaps it.
+/// Returns (zombie seen, gone after waitpid).
+pub fn zombie_until_reaped() -> Result<(bool, bool)> {
+    let child = fork_child(|| 0)?;
+    let pid = child.pid();
+    let zombie = wait_for_state(pid, 'Z', Duration::from_secs(2));
+    child.wait()?; // reap it: waitpid collects the exit status
+    Ok((zombie, !exists(pid)))
+}
+
+/// Polls the process state letter in /proc/PID/stat (R, S, Z, …) until it
+/// is `state` or the time runs out.
+fn wait_for_state(pid: Pid, state: char, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if process_state(pid) == Some(state) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+// ANCHOR_END: zombie
+
+/// The state letter of process `pid`: the field after the `(command)`.
+pub fn process_state(pid: Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.trim_start().chars().next()
+}
+
+/// Results from threads and children, and what forgetting to join or wait costs.
+pub fn join_and_results(_ctx: &Context) -> Result<Measured> {
+    let from_thread = run_in_threads(1, || sum_task(1000)) == [499_500];
+    let from_child = run_in_processes(1, || sum_task(1000))? == [499_500];
+    let (zombie, reaped) = zombie_until_reaped()?;
+    let mut m = Measured::new();
+    m.flag(
+        "thread_result",
+        "a thread's result arrives via its JoinHandle",
+        from_thread,
+    )
+    .flag(
+        "child_result",
+        "a child's result arrives via a pipe",
+        from_child,
+    )
+    .flag(
+        "joined_thread_finished",
+        "a joined thread finishes before exit",
+        thread_finishes_before_exit(true)?,
+    )
+    .flag(
+        "detached_thread_finished",
+        "a detached thread finishes before exit",
+        thread_finishes_before_exit(false)?,
+    )
+    .flag("zombie_seen", "an unwaited child is a zombie (Z)", zombie)
+    .flag("zombie_reaped", "waitpid removes the zombie", reaped);
+    Ok(m)
+}
+
+// ANCHOR: python
+/// Runs one of the lab's CPython programs, one round per run so that the
+/// rounds interleave with anything else measured alongside, and turns the
+/// times CPython measured itself (start-up excluded) into the same metrics as
+/// the Rust experiments: seconds per variant and speedups over sequential.
+fn run_python(
+    ctx: &Context,
+    script: &str,
+    args: &[String],
+    rounds: usize,
+    variants: &[&str],
+) -> Result<Measured> {
+    let Some(python) = ctx.python else {
+        return Ok(Measured::skipped("python3 not found"));
+    };
+    let path = ctx.lab_dir.join("python").join(script);
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
+    let mut round = 0;
+    let mut one_round = [Variant::new(script, || {
+        let mut all_args = vec![
+            "--json".to_string(),
+            format!("--workers={}", ctx.workers),
+            format!("--first={round}"),
+        ];
+        all_args.extend_from_slice(args);
+        let json = python.run_json(&path, &all_args, Duration::from_secs(120))?;
+        for (name, list) in ["sequential"].iter().chain(variants).zip(&mut times) {
+            let value = json[name][0]
+                .as_f64()
+                .with_context(|| format!("{script} printed no time for {name:?}"))?;
+            list.push(value);
+        }
+        round += 1;
+        Ok(())
+    })];
+    ctx.interleave(rounds, 0, &mut one_round)?;
+    drop(one_round); // it borrowed `times` to fill it
+    let mut m = Measured::new();
+    m.param("python", python.version.clone())
+        .param("workers", ctx.workers)
+        .param("rounds", rounds);
+    m.summary(
+        "sequential",
+        "sequential",
+        Unit::Seconds,
+        summary(&times[0])?,
+    );
+    for (name, other) in variants.iter().zip(&times[1..]) {
+        let ratios: Vec<f64> = times[0].iter().zip(other).map(|(s, o)| s / o).collect();
+        m.summary(
+            name,
+            &format!("{} {name}", ctx.workers),
+            Unit::Seconds,
+            summary(other)?,
+        )
+        .summary(
+            &format!("{name}_speedup"),
+            &format!("speedup of {name}"),
+            Unit::Times,
+            summary(&ratios)?,
+        );
+    }
+    Ok(m)
+}
+// ANCHOR_END: python
+
+fn summary(samples: &[f64]) -> Result<labkit::stats::Summary> {
+    labkit::stats::Summary::of(samples).context("no valid times")
+}
+
+/// CPython's threads on the seed's waiting tasks.
+pub fn python_io(ctx: &Context) -> Result<Measured> {
+    let seconds = ctx.pick(2.0, 0.2);
+    let rounds = ctx.pick(2, 3);
+    let mut m = run_python(
+        ctx,
+        "io_bound.py",
+        &[format!("--seconds={seconds}")],
+        rounds,
+        &["threads"],
+    )?;
+    m.param("wait_s", seconds);
+    Ok(m)
+}
+
+/// CPython's threads and processes on the seed's summing tasks.
+pub fn python_cpu(ctx: &Context) -> Result<Measured> {
+    let n: u64 = ctx.pick(10_000_000, 3_000_000);
+    let rounds = ctx.pick(7, 7);
+    let mut m = run_python(
+        ctx,
+        "cpu_bound.py",
+        &[format!("--n={n}")],
+        rounds,
+        &["threads", "processes"],
+    )?;
+    m.param("n", n);
+    Ok(m)
+}
+
+// ANCHOR: claims
+/// The lab: its experiments and the claims each one checks.
+pub fn lab() -> Lab {
+    Lab {
+        id: "lab-01",
+        title: "Threads and processes, first contact",
+        source_dir: env!("CARGO_MANIFEST_DIR"),
+        experiments: vec![
+            Experiment {
+                name: "io",
+                title: "I/O-bound: tasks that wait",
+                run: io_bound,
+                claims: vec![
+                    Claim::new("io-threads", "threads_speedup", Check::PerWorker(0.9),
+                        "Two threads that each wait finish at least 1.8× faster than one after another, on any number of cores: waiting needs no CPU."),
+                    Claim::new("io-processes", "processes_speedup", Check::PerWorker(0.9),
+                        "Two processes that each wait are just as good: at least 1.8× faster than sequential."),
+                ],
+            },
+            Experiment {
+                name: "cpu",
+                title: "CPU-bound: tasks that sum",
+                run: cpu_bound,
+                claims: vec![
+                    Claim::new("cpu-threads", "threads_speedup", Check::OfCapacity(0.8),
+                        "Two Rust threads sum two ranges at least 1.6× faster than one thread (on cores that deliver 2×; scaled to this machine's measured capacity): Rust has no GIL."),
+                    Claim::new("cpu-processes", "processes_speedup", Check::OfCapacity(0.8),
+                        "Two processes sum two ranges at least 1.6× faster than one (scaled the same way)."),
+                ],
+            },
+            Experiment {
+                name: "isolation",
+                title: "Shared and separate memory",
+                run: isolation,
+                claims: vec![
+                    Claim::new("thread-shares", "thread_change_seen", Check::Observed,
+                        "A change made by a thread is seen by the rest of its process."),
+                    Claim::new("child-copies", "child_change_seen", Check::NotObserved,
+                        "A change made by a forked child is not seen by its parent."),
+                    Claim::new("child-inherits", "child_sees_parent", Check::Observed,
+                        "A forked child starts with a copy of its parent's memory."),
+                ],
+            },
+            Experiment {
+                name: "join",
+                title: "Results, join and wait",
+                run: join_and_results,
+                claims: vec![
+                    Claim::new("detached-killed", "detached_thread_finished", Check::NotObserved,
+                        "A thread nobody joins is killed, mid-work, when the process exits."),
+                    Claim::new("joined-finishes", "joined_thread_finished", Check::Observed,
+                        "A joined thread finishes its work before the process exits."),
+                    Claim::new("zombie", "zombie_seen", Check::Observed,
+                        "A child nobody waits for stays a zombie after it exits."),
+                    Claim::new("reaped", "zombie_reaped", Check::Observed,
+                        "Waiting for it (waitpid) removes the zombie."),
+                ],
+            },
+            Experiment {
+                name: "python_io",
+                title: "CPython: tasks that wait",
+                run: python_io,
+                claims: vec![
+                    Claim::new("py-io-threads", "threads_speedup", Check::PerWorker(0.9),
+                        "CPython's threads do speed up waiting: two threads at least 1.8× faster than sequential, GIL or not.")
+                        .needs_python(),
+                ],
+            },
+            Experiment {
+                name: "python_cpu",
+                title: "CPython: tasks that sum",
+                run: python_cpu,
+                claims: vec![
+                    Claim::new("py-cpu-threads", "threads_speedup", Check::AtMost(1.2),
+                        "CPython's threads do not speed up pure-Python arithmetic: at most 1.2× (the GIL lets one thread run at a time).")
+                        .needs_python(),
+                    Claim::new("py-cpu-processes", "processes_speedup", Check::OfCapacity(0.8),
+                        "CPython's processes do: at least 1.6× with two processes (scaled to this machine's capacity).")
+                        .needs_python(),
+                ],
+            },
+        ],
+    }
+}
+// ANCHOR_END: claims

@@ -1,1 +1,6 @@
-fn main() {}
+//! `cargo run -p lab-01`: measures every experiment and checks every claim.
+//! `--help` lists the options, `--list` the experiments and claims.
+
+fn main() -> std::process::ExitCode {
+    labkit::runner::main(lab_01::lab())
+}

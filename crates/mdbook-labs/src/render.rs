@@ -1,0 +1,164 @@
+//! Renders a lab's results as Markdown: one table per experiment, a speedup
+//! chart where there are speedups, the claims with verdicts, and the machine.
+
+use crate::chart::{self, Bar};
+use anyhow::Result;
+use labkit::calibrate;
+use labkit::claims::{ClaimResult, Verdict};
+use labkit::format;
+use labkit::results::{ExperimentResult, LabResults, Metric, Mode, Unit};
+use std::fmt::Write;
+
+/// The whole `{{#lab-results}}` block.
+pub fn lab_results(results: &LabResults) -> Result<String> {
+    let capacity = results
+        .metric(&format!("{}.{}", calibrate::EXPERIMENT, calibrate::METRIC))
+        .ok()
+        .map(|m| m.value);
+    let mut out = String::from("<div class=\"lab-results\">\n\n");
+    for experiment in &results.experiments {
+        out += &experiment_block(results, experiment, capacity)?;
+    }
+    out += &claims_block(&results.claims);
+    out += &machine_block(results);
+    out += "\n</div>\n";
+    Ok(out)
+}
+
+fn experiment_block(
+    results: &LabResults,
+    experiment: &ExperimentResult,
+    capacity: Option<f64>,
+) -> Result<String> {
+    let mut out = format!("#### {}\n\n", experiment.title);
+    if let Some(reason) = &experiment.skipped {
+        let _ = writeln!(out, "*Not measured here: {}.*\n", escape(reason));
+        return Ok(out);
+    }
+    if !experiment.params.is_empty() {
+        let params: Vec<String> = experiment
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", v.to_string().trim_matches('"')))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"lab-params\">{}</p>\n",
+            escape(&params.join(" · "))
+        );
+    }
+    out += "| measured | median | 95% CI | min | samples |\n|---|--:|--:|--:|--:|\n";
+    for metric in &experiment.metrics {
+        out += &metric_row(metric);
+    }
+    out += "\n";
+    let bars: Vec<Bar> = experiment
+        .metrics
+        .iter()
+        .filter(|m| m.unit == Unit::Times && m.name.ends_with("_speedup"))
+        .map(Bar::from_metric)
+        .collect();
+    if !bars.is_empty() {
+        let title = format!("{} — speedup over sequential", experiment.title);
+        out += &chart::speedups(&title, &bars, results.workers, capacity)?;
+        out += "\n\n";
+    }
+    Ok(out)
+}
+
+fn metric_row(metric: &Metric) -> String {
+    let show = |v: f64| format::value(v, metric.unit);
+    match &metric.summary {
+        Some(s) => format!(
+            "| {} | **{}** | {} – {} | {} | {} |\n",
+            escape(&metric.label),
+            show(s.median),
+            show(s.ci_low),
+            show(s.ci_high),
+            show(s.min),
+            s.n
+        ),
+        None => format!(
+            "| {} | **{}** | | | |\n",
+            escape(&metric.label),
+            show(metric.value)
+        ),
+    }
+}
+
+fn claims_block(claims: &[ClaimResult]) -> String {
+    if claims.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("#### Claims\n\n| verdict | claim | measured | rule |\n|---|---|--:|---|\n");
+    for claim in claims {
+        let (class, word) = match claim.verdict {
+            Verdict::Pass => ("pass", "pass"),
+            Verdict::Fail => ("fail", "fail"),
+            Verdict::Skipped => ("skipped", "skipped"),
+        };
+        let measured = match (claim.value, claim.unit) {
+            (Some(v), Some(unit)) => format::value(v, unit),
+            _ => "—".to_string(),
+        };
+        let mut rule = claim.rule.clone();
+        if claim.verdict != Verdict::Pass
+            && let Some(reason) = &claim.reason
+        {
+            rule = reason.clone();
+        }
+        if claim.attempts > 1 {
+            rule += &format!(" (passed on attempt {})", claim.attempts);
+        }
+        let _ = writeln!(
+            out,
+            "| <span class=\"verdict {class}\">{word}</span> | {} | {} | {} |",
+            escape(&claim.statement),
+            measured,
+            escape(&rule)
+        );
+    }
+    out + "\n"
+}
+
+fn machine_block(results: &LabResults) -> String {
+    let m = &results.machine;
+    let mode = match results.mode {
+        Mode::Full => "full run",
+        Mode::Quick => "quick run (--quick)",
+    };
+    let commit = match (&m.git_commit, m.git_dirty) {
+        (Some(c), true) => format!("commit {c} with uncommitted changes"),
+        (Some(c), false) => format!("commit {c}"),
+        (None, _) => "no git commit".to_string(),
+    };
+    let debug = if m.build.debug_assertions {
+        ", debug assertions on"
+    } else {
+        ""
+    };
+    format!(
+        "<p class=\"lab-machine\">Measured {} ({mode}, {:.0} s, {} workers) on {} logical cores of {} · {} · {} · {} · {} profile, opt-level {}{debug} · {} · {}.</p>\n",
+        escape(&results.measured_at),
+        results.duration_s,
+        results.workers,
+        m.logical_cores,
+        escape(&m.cpu_model),
+        escape(&m.os),
+        escape(&m.kernel),
+        escape(&m.rustc),
+        escape(&m.build.profile),
+        escape(&m.build.opt_level),
+        escape(m.python3.as_deref().unwrap_or("python3 not found")),
+        escape(&commit),
+    )
+}
+
+/// Escapes text for a Markdown table cell inside HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}

@@ -1,0 +1,148 @@
+//! Tests of directive expansion and its error messages.
+
+use super::*;
+use labkit::claims::{Check, Claim, Conditions, evaluate};
+use labkit::machine::Machine;
+use labkit::results::{ExperimentResult, Measured, Mode, SCHEMA_VERSION, Unit};
+use labkit::stats::Summary;
+
+fn sample_results() -> LabResults {
+    let mut m = Measured::new();
+    m.param("workers", 2)
+        .summary(
+            "threads_speedup",
+            "speedup of threads",
+            Unit::Times,
+            Summary::of(&[1.7, 1.8, 1.9]).unwrap(),
+        )
+        .flag("seen", "the parent sees it", true);
+    let here = Conditions {
+        cores: 2,
+        python3: true,
+        workers: 2,
+        capacity: Some(1.8),
+    };
+    let claim = Claim::new(
+        "c",
+        "threads_speedup",
+        Check::OfCapacity(0.8),
+        "Threads <help>.",
+    );
+    let verdict = evaluate(&claim, "cpu", &m, &here);
+    LabResults {
+        schema: SCHEMA_VERSION,
+        lab: "lab-07".into(),
+        title: "Sample".into(),
+        mode: Mode::Quick,
+        measured_at: "2026-11-23T12:00:00Z".into(),
+        duration_s: 3.0,
+        source_hash: "abc".into(),
+        workers: 2,
+        machine: Machine::detect(Some("Python 3.11.7".into())),
+        experiments: vec![ExperimentResult {
+            name: "cpu".into(),
+            title: "CPU".into(),
+            params: m.params,
+            metrics: m.metrics,
+            skipped: None,
+        }],
+        claims: vec![verdict],
+    }
+}
+
+fn results_dir() -> (tempfile::TempDir, ResultsDir) {
+    let dir = tempfile::tempdir().unwrap();
+    sample_results()
+        .save(&dir.path().join("lab-07.json"))
+        .unwrap();
+    let results = ResultsDir::new(dir.path().to_path_buf());
+    (dir, results)
+}
+
+#[test]
+fn lab_value_becomes_the_formatted_number() {
+    let (_dir, mut results) = results_dir();
+    let text = expand(
+        "Threads gave {{#lab-value lab-07 cpu.threads_speedup}} here.",
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(text, "Threads gave 1.80× here.");
+    let text = expand(
+        "{{#lab-value lab-07 cpu.seen}} on {{#lab-value lab-07 machine.python3}}",
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(text, "yes on Python 3.11.7");
+}
+
+#[test]
+fn lab_results_has_tables_a_chart_claims_and_the_machine() {
+    let (_dir, mut results) = results_dir();
+    let text = expand("{{#lab-results lab-07}}", &mut results).unwrap();
+    assert!(
+        text.contains("| speedup of threads | **1.80×** | 1.70× – 1.90× |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<svg class=\"lab-chart\""),
+        "no chart: {text}"
+    );
+    assert!(
+        !text.contains("\n\n<svg") || !text.contains("<svg\n\n"),
+        "blank line inside the SVG"
+    );
+    assert!(
+        text.contains("<span class=\"verdict pass\">pass</span> | Threads &lt;help&gt;."),
+        "{text}"
+    );
+    assert!(text.contains("class=\"lab-machine\""), "{text}");
+    let svg = &text[text.find("<svg").unwrap()..text.find("</svg>").unwrap()];
+    assert!(
+        !svg.contains("\n\n"),
+        "a blank line would end the HTML block"
+    );
+}
+
+#[test]
+fn an_escaped_directive_is_shown_not_expanded() {
+    let (_dir, mut results) = results_dir();
+    let text = expand(
+        r"Write \{{#lab-value lab-07 cpu.threads_speedup}}.",
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(text, "Write {{#lab-value lab-07 cpu.threads_speedup}}.");
+}
+
+#[test]
+fn unknown_lab_metric_or_usage_fail_with_the_directive_named() {
+    let (_dir, mut results) = results_dir();
+    let cases = [
+        ("{{#lab-results lab-09}}", "lab-09.json does not exist"),
+        ("{{#lab-value lab-07 cpu.nope}}", "no metric \"nope\""),
+        ("{{#lab-value lab-07 gpu.x}}", "no experiment \"gpu\""),
+        ("{{#lab-value lab-07}}", "usage"),
+        ("{{#lab-results seven}}", "not a lab id"),
+    ];
+    for (directive, expected) in cases {
+        let err = format!("{:#}", expand(directive, &mut results).unwrap_err());
+        assert!(err.contains(directive), "{directive}: {err}");
+        assert!(err.contains(expected), "{directive}: {err}");
+    }
+}
+
+#[test]
+fn a_corrupt_results_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lab-03.json"), "{ truncated").unwrap();
+    let mut results = ResultsDir::new(dir.path().to_path_buf());
+    let err = format!(
+        "{:#}",
+        expand("{{#lab-value lab-03 a.b}}", &mut results).unwrap_err()
+    );
+    assert!(
+        err.contains("lab-03.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+}
