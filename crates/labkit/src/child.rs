@@ -6,9 +6,13 @@
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// A forked child that this process still has to reap.
 #[derive(Debug)]
@@ -90,6 +94,36 @@ fn wait_for(pid: Pid) -> Result<WaitStatus> {
     }
 }
 
+/// Runs `command` in its own process group and collects its output. If it is
+/// still running after `limit`, the whole group — its children too — is killed
+/// and an error says so. Nothing of it is left running either way.
+pub fn output_within(mut command: Command, limit: Duration) -> Result<Output> {
+    let program = command.get_program().to_string_lossy().to_string();
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("could not start {program}"))?;
+    let group = Pid::from_raw(child.id() as i32);
+    // Waiting happens on a helper thread so that this one can enforce the
+    // limit without polling (polling would steal CPU from a measurement).
+    let (done, finished) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let outcome = finished.recv_timeout(limit);
+    if outcome.is_err() {
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    let _ = waiter.join();
+    match outcome {
+        Ok(output) => Ok(output?),
+        Err(_) => bail!("{program} ran longer than {limit:?} and was killed"),
+    }
+}
+
 /// Whether process `pid` still exists in any state (zombies included).
 pub fn exists(pid: Pid) -> bool {
     kill(pid, None).is_ok()
@@ -115,6 +149,24 @@ mod tests {
     fn wait_success_reports_a_failing_child() {
         let err = fork_child(|| 3).unwrap().wait_success().unwrap_err();
         assert!(err.to_string().contains("exited with code 3"), "{err}");
+    }
+
+    #[test]
+    fn output_within_kills_the_whole_group_on_time_out() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & echo started; wait"]);
+        let start = std::time::Instant::now();
+        let err = output_within(command, Duration::from_millis(300)).unwrap_err();
+        assert!(err.to_string().contains("was killed"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn output_within_collects_output() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo hello"]);
+        let output = output_within(command, Duration::from_secs(10)).unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
     }
 
     #[test]

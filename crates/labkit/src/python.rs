@@ -1,12 +1,9 @@
 //! Finding CPython and running the labs' Python counterparts under a time limit.
 
+use crate::child::output_within;
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 /// The environment variable that picks the interpreter: a path or command, or
@@ -49,34 +46,10 @@ impl Python {
         args: &[String],
         limit: Duration,
     ) -> Result<serde_json::Value> {
-        let child = Command::new(&self.command)
-            .arg(script)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("could not start {} {}", self.command, script.display()))?;
-        let group = Pid::from_raw(child.id() as i32);
-        // Waiting happens on a helper thread so that this one can enforce the
-        // limit without polling (polling would steal CPU from the measurement).
-        let (done, finished) = mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let _ = done.send(child.wait_with_output());
-        });
-        let output = match finished.recv_timeout(limit) {
-            Ok(output) => output?,
-            Err(_) => {
-                let _ = killpg(group, Signal::SIGKILL);
-                let _ = waiter.join();
-                bail!(
-                    "{} timed out after {limit:?} and was killed",
-                    script.display()
-                );
-            }
-        };
-        let _ = waiter.join();
+        let mut command = Command::new(&self.command);
+        command.arg(script).args(args);
+        let output = output_within(command, limit)
+            .with_context(|| format!("running {}", script.display()))?;
         if !output.status.success() {
             bail!(
                 "{} failed ({}): {}",
@@ -125,7 +98,7 @@ mod tests {
         let err = python
             .run_json(file.path(), &[], Duration::from_millis(300))
             .unwrap_err();
-        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(format!("{err:#}").contains("was killed"), "{err:#}");
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 

@@ -5,7 +5,8 @@
 //!   claims with their verdicts, and the machine they were measured on.
 //! - `{{#lab-value lab-01 cpu.threads_speedup}}` becomes one measured number
 //!   with its unit, for prose (`machine.logical_cores`, `machine.cpu_model` and
-//!   `machine.python3` name facts about the machine).
+//!   `machine.python3` name facts about the machine; `experiment.param` gives
+//!   a parameter the experiment ran with, such as `cpu.n`).
 //! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
 //!   itself instead of expanding it.
 //!
@@ -173,10 +174,34 @@ fn lab_value(results: &LabResults, path: &str) -> Result<String> {
         }
         _ => {}
     }
-    let metric = results
-        .metric(path)
-        .map_err(|err| anyhow!("{err:#} (in results/{}.json)", results.lab))?;
-    Ok(format::value(metric.value, metric.unit))
+    match results.metric(path) {
+        Ok(metric) => Ok(format::value(metric.value, metric.unit)),
+        Err(err) => parameter(results, path)
+            .ok_or_else(|| anyhow!("{err:#} (in results/{}.json)", results.lab)),
+    }
+}
+
+/// A parameter an experiment ran with (e.g. `cpu.n`), when no metric has that name.
+fn parameter(results: &LabResults, path: &str) -> Option<String> {
+    let (experiment, name) = path.split_once('.')?;
+    let value = results.experiment(experiment).ok()?.params.get(name)?;
+    Some(match value.as_u64() {
+        Some(number) => group_digits(number),
+        None => value.to_string().trim_matches('"').to_string(),
+    })
+}
+
+/// 100000000 → "100 000 000" (thin spaces), so large sizes can be read at a glance.
+fn group_digits(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Builds the book at `root` (the folder with `book.toml`) with this

@@ -105,6 +105,23 @@ fn lab_results_has_tables_a_chart_claims_and_the_machine() {
 }
 
 #[test]
+fn lab_value_falls_back_to_parameters() {
+    let (_dir, mut results) = results_dir();
+    assert_eq!(
+        expand("{{#lab-value lab-07 cpu.workers}}", &mut results).unwrap(),
+        "2"
+    );
+    let mut big = sample_results();
+    big.experiments[0]
+        .params
+        .insert("n".into(), 100_000_000u64.into());
+    assert_eq!(
+        lab_value(&big, "cpu.n").unwrap(),
+        "100\u{2009}000\u{2009}000"
+    );
+}
+
+#[test]
 fn an_escaped_directive_is_shown_not_expanded() {
     let (_dir, mut results) = results_dir();
     let text = expand(

@@ -12,19 +12,22 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::thread;
 
+// The book shows each exercise's documentation and signature (the anchors
+// end before the body, so the solutions are never published).
+
 // ANCHOR: exercise_thread
 /// Exercise 1 — a value back from a thread.
 ///
 /// Run `work` in a new thread and return what it returned. The caller must get
 /// the value through the thread's `JoinHandle`: no shared variables needed.
 pub fn run_in_a_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    // ANCHOR_END: exercise_thread
     // solution:begin
     let handle = thread::spawn(work);
     handle.join().expect("the thread panicked")
     // solution:end
     // starter: todo!("spawn a thread that runs `work`, join it, and return its value")
 }
-// ANCHOR_END: exercise_thread
 
 /// What a child process sent back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,7 @@ pub struct ChildOutput {
 ///
 /// Hint: `nix::unistd::pipe`, `labkit::child::fork_child`, `u64::to_le_bytes`.
 pub fn run_in_a_child(work: impl FnOnce() -> u64) -> Result<ChildOutput> {
+    // ANCHOR_END: exercise_child
     // solution:begin
     let (reader, writer) = pipe().context("pipe failed")?;
     let child = fork_child(move || {
@@ -63,7 +67,6 @@ pub fn run_in_a_child(work: impl FnOnce() -> u64) -> Result<ChildOutput> {
     // solution:end
     // starter: todo!("fork a child that runs `work` and writes the value into a pipe; read it, wait for the child")
 }
-// ANCHOR_END: exercise_child
 
 // ANCHOR: exercise_parallel
 /// Exercise 3 — really in parallel.
@@ -78,6 +81,7 @@ pub fn sum_in_threads(
     workers: usize,
     sum_chunk: impl Fn(&[u64]) -> u64 + Sync,
 ) -> u64 {
+    // ANCHOR_END: exercise_parallel
     // solution:begin
     let chunk_size = numbers.len().div_ceil(workers.max(1)).max(1);
     thread::scope(|scope| {
@@ -93,4 +97,3 @@ pub fn sum_in_threads(
     // solution:end
     // starter: todo!("sum each chunk in its own scoped thread, then add up the partial sums")
 }
-// ANCHOR_END: exercise_parallel

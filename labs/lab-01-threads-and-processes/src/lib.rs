@@ -457,7 +457,7 @@ pub fn python_io(ctx: &Context) -> Result<Measured> {
 /// CPython's threads and processes on the seed's summing tasks.
 pub fn python_cpu(ctx: &Context) -> Result<Measured> {
     let n: u64 = ctx.pick(10_000_000, 3_000_000);
-    let rounds = ctx.pick(7, 7);
+    let rounds = ctx.pick(7, 9);
     let mut m = run_python(
         ctx,
         "cpu_bound.py",

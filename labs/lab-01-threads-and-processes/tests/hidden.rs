@@ -10,7 +10,7 @@ use std::thread;
 
 #[test]
 fn run_in_a_thread_moves_owned_data_in_and_out() {
-    let words = vec!["a".to_string(), "b".to_string()];
+    let words = ["a".to_string(), "b".to_string()];
     let joined = run_in_a_thread(move || words.concat());
     assert_eq!(joined, "ab");
 }

@@ -1,0 +1,387 @@
+//! The student edition, generated from the instructor's repository.
+//!
+//! In every `.rs` file under `labs/`, lines between `// solution:begin` and
+//! `// solution:end` are removed and `// starter: ` prefixes are taken off, so
+//! the starter code (usually a `todo!`) takes the solution's place. The graded
+//! tests students must not see (`tests/hidden.rs`) and the instructor's CI are
+//! left out; the README is replaced by one for students.
+
+use crate::labs::{self, Lab};
+use crate::libtest::{self, Outcome};
+use anyhow::{Context, Result, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Paths (relative to the root) that only instructors get.
+fn instructor_only(relative: &Path) -> bool {
+    let text = relative.to_string_lossy();
+    text.ends_with("tests/hidden.rs")
+        || text.starts_with(".ci/")
+        || text.starts_with(".github/workflows/")
+        || text == "xtask/student/README.md"
+}
+
+/// The files of the repository: tracked ones and untracked ones git does not
+/// ignore (so work in progress is released as it is on disk).
+fn repository_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let output = Command::new("git")
+        .current_dir(root)
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
+        .output()
+        .context("could not run git ls-files")?;
+    if !output.status.success() {
+        bail!(
+            "git ls-files failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let mut files: Vec<PathBuf> = output
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).to_string()))
+        .filter(|p| root.join(p).is_file())
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Writes the student edition of the repository at `root` into `out`.
+pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!("{} is not empty: choose a new directory", out.display());
+    }
+    for relative in repository_files(root)? {
+        if instructor_only(&relative) {
+            continue;
+        }
+        let source = root.join(&relative);
+        let target = out.join(&relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if relative.starts_with("labs") && relative.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&source)?;
+            let student =
+                strip_solutions(&text).with_context(|| format!("in {}", relative.display()))?;
+            std::fs::write(&target, student)?;
+        } else {
+            std::fs::copy(&source, &target)
+                .with_context(|| format!("copying {}", relative.display()))?;
+        }
+    }
+    std::fs::copy(root.join("xtask/student/README.md"), out.join("README.md"))
+        .context("copying the students' README")?;
+    Ok(())
+}
+
+/// Removes solution blocks and uncomments starter lines.
+pub fn strip_solutions(text: &str) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut open_at = None;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("// solution:begin") {
+            if let Some(first) = open_at {
+                bail!("line {number}: solution:begin inside the block opened at line {first}");
+            }
+            open_at = Some(number);
+            continue;
+        }
+        if trimmed.starts_with("// solution:end") {
+            if open_at.take().is_none() {
+                bail!("line {number}: solution:end without solution:begin");
+            }
+            continue;
+        }
+        if open_at.is_some() {
+            continue;
+        }
+        match trimmed.strip_prefix("// starter: ") {
+            Some(code) => {
+                let indent = &line[..line.len() - trimmed.len()];
+                out.push_str(indent);
+                out.push_str(code);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    if let Some(first) = open_at {
+        bail!("the solution block opened at line {first} is never closed");
+    }
+    Ok(out)
+}
+
+/// One graded test, from a lab's `grading.toml`.
+#[derive(Debug, Deserialize)]
+pub struct GradedTest {
+    /// The test target: `tests/<file>.rs`.
+    pub file: String,
+    /// The test function's name.
+    pub name: String,
+    /// Points it is worth.
+    pub points: f64,
+    /// How many times it must pass in a row (race-sensitive tests).
+    #[serde(default = "one")]
+    pub repeat: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+struct Grading {
+    test: Vec<GradedTest>,
+}
+
+/// A lab's graded tests; empty when it has no `grading.toml`.
+pub fn graded_tests(lab: &Lab) -> Result<Vec<GradedTest>> {
+    let path = lab.dir.join("grading.toml");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path)?;
+    let grading: Grading =
+        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+    Ok(grading.test)
+}
+
+/// Checks both directions for every lab: each graded test passes on the
+/// instructor's solution and fails on the student edition's starter code, the
+/// student edition builds, and every test in a graded file is in grading.toml.
+pub fn check(root: &Path) -> Result<ExitCode> {
+    let temp = tempfile::tempdir()?;
+    let student = temp.path().join("student");
+    write_student_edition(root, &student)?;
+    let leftovers = find_markers(&student)?;
+    if !leftovers.is_empty() {
+        bail!(
+            "solution markers left in the student edition: {}",
+            leftovers.join(", ")
+        );
+    }
+    // A separate target directory: the student edition's binaries must not
+    // replace the instructor's in target/debug.
+    let target_dir = root.join("target").join("student-edition");
+    eprintln!("== building the student edition");
+    build(&student, &target_dir)?;
+
+    let mut problems = Vec::new();
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(["lab", "graded test", "points", "solution", "starter"]);
+    let mut count = 0;
+    for lab in labs::all(root)? {
+        let tests = graded_tests(&lab)?;
+        if tests.is_empty() {
+            continue;
+        }
+        let student_lab = student.join(lab.dir.strip_prefix(root)?);
+        restore_hidden_tests(&lab.dir, &student_lab)?;
+        let mut files: Vec<&str> = tests.iter().map(|t| t.file.as_str()).collect();
+        files.sort();
+        files.dedup();
+        for file in files {
+            eprintln!("== {} --test {file}: solution, then starter", lab.id);
+            let solution = solution_outcomes(root, &lab.id, file, &tests)?;
+            let starter = libtest::run(&student, &lab.id, file, Some(&target_dir))?;
+            for name in solution.keys() {
+                if !tests.iter().any(|t| t.file == file && &t.name == name) {
+                    problems.push(format!(
+                        "{}: tests/{file}.rs has test {name} that grading.toml does not list",
+                        lab.id
+                    ));
+                }
+            }
+            for test in tests.iter().filter(|t| t.file == file) {
+                count += 1;
+                let on_solution = solution.get(&test.name).copied();
+                let on_starter = starter.get(&test.name).copied();
+                if on_solution != Some(Outcome::Passed) {
+                    problems.push(format!(
+                        "{}: {} does not pass on the solution ({on_solution:?})",
+                        lab.id, test.name
+                    ));
+                }
+                if on_starter != Some(Outcome::Failed) {
+                    problems.push(format!(
+                        "{}: {} does not fail on the starter ({on_starter:?}): it grades nothing",
+                        lab.id, test.name
+                    ));
+                }
+                table.add_row([
+                    lab.id.clone(),
+                    format!("{file}::{}", test.name),
+                    test.points.to_string(),
+                    describe(on_solution),
+                    describe(on_starter),
+                ]);
+            }
+        }
+    }
+    println!("{table}");
+    if problems.is_empty() {
+        println!(
+            "release check: {count} graded tests pass on the solution and fail on the starter; the student edition builds"
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for problem in &problems {
+            println!("problem: {problem}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Runs a graded file on the solution as many times as its most repeated
+/// test asks; a test counts as passed only if it passed every time.
+fn solution_outcomes(
+    root: &Path,
+    lab: &str,
+    file: &str,
+    tests: &[GradedTest],
+) -> Result<BTreeMap<String, Outcome>> {
+    let runs = tests
+        .iter()
+        .filter(|t| t.file == file)
+        .map(|t| t.repeat)
+        .max()
+        .unwrap_or(1);
+    let mut merged = libtest::run(root, lab, file, None)?;
+    for _ in 1..runs {
+        for (name, outcome) in libtest::run(root, lab, file, None)? {
+            if outcome != Outcome::Passed {
+                merged.insert(name, outcome);
+            }
+        }
+    }
+    Ok(merged)
+}
+
+fn describe(outcome: Option<Outcome>) -> String {
+    match outcome {
+        Some(Outcome::Passed) => "pass".into(),
+        Some(Outcome::Failed) => "fail".into(),
+        Some(Outcome::Ignored) => "ignored".into(),
+        None => "missing".into(),
+    }
+}
+
+/// `cargo build --workspace --all-targets` in the student edition.
+fn build(workspace: &Path, target_dir: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--target-dir",
+        ])
+        .arg(target_dir)
+        .env("RUSTFLAGS", "--cap-lints=allow")
+        .status()?;
+    if !status.success() {
+        bail!("the student edition does not build ({status})");
+    }
+    Ok(())
+}
+
+/// Puts the hidden tests back into a copy of the student edition, so that they
+/// too can be shown to fail on the starter code.
+fn restore_hidden_tests(lab_dir: &Path, student_lab: &Path) -> Result<()> {
+    let hidden = lab_dir.join("tests/hidden.rs");
+    if hidden.exists() {
+        std::fs::copy(&hidden, student_lab.join("tests/hidden.rs"))?;
+    }
+    Ok(())
+}
+
+fn find_markers(dir: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in walk(dir)? {
+        if entry.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&entry)?;
+            if text.contains("// solution:") {
+                found.push(entry.display().to_string());
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(walk(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solutions_are_removed_and_starters_uncommented() {
+        let text = "fn f() -> u32 {\n    // solution:begin\n    42\n    // solution:end\n    // starter: todo!(\"answer\")\n}\n";
+        assert_eq!(
+            strip_solutions(text).unwrap(),
+            "fn f() -> u32 {\n    todo!(\"answer\")\n}\n"
+        );
+    }
+
+    #[test]
+    fn unbalanced_markers_are_errors_with_line_numbers() {
+        let open = "// solution:begin\nx\n";
+        assert!(
+            strip_solutions(open)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+        let stray = "x\n// solution:end\n";
+        assert!(
+            strip_solutions(stray)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
+        let nested = "// solution:begin\n// solution:begin\n";
+        assert!(
+            strip_solutions(nested)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
+    }
+
+    #[test]
+    fn hidden_tests_and_instructor_ci_stay_out() {
+        assert!(instructor_only(Path::new("labs/lab-01-x/tests/hidden.rs")));
+        assert!(instructor_only(Path::new(".ci/run")));
+        assert!(!instructor_only(Path::new(
+            "labs/lab-01-x/tests/exercises.rs"
+        )));
+        assert!(!instructor_only(Path::new("src/SUMMARY.md")));
+    }
+}
