@@ -22,6 +22,7 @@ fn instructor_only(relative: &Path) -> bool {
         || text.starts_with(".ci/")
         || text.starts_with(".github/workflows/")
         || text == "xtask/student/README.md"
+        || text == "tests/instructor.rs"
 }
 
 /// The files of the repository: tracked ones and untracked ones git does not
@@ -166,7 +167,7 @@ pub fn check(root: &Path) -> Result<ExitCode> {
     let temp = tempfile::tempdir()?;
     let student = temp.path().join("student");
     write_student_edition(root, &student)?;
-    let leftovers = find_markers(&student)?;
+    let leftovers = find_markers(&student.join("labs"))?;
     if !leftovers.is_empty() {
         bail!(
             "solution markers left in the student edition: {}",
@@ -210,18 +211,7 @@ pub fn check(root: &Path) -> Result<ExitCode> {
                 count += 1;
                 let on_solution = solution.get(&test.name).copied();
                 let on_starter = starter.get(&test.name).copied();
-                if on_solution != Some(Outcome::Passed) {
-                    problems.push(format!(
-                        "{}: {} does not pass on the solution ({on_solution:?})",
-                        lab.id, test.name
-                    ));
-                }
-                if on_starter != Some(Outcome::Failed) {
-                    problems.push(format!(
-                        "{}: {} does not fail on the starter ({on_starter:?}): it grades nothing",
-                        lab.id, test.name
-                    ));
-                }
+                problems.extend(judge(&lab.id, &test.name, on_solution, on_starter));
                 table.add_row([
                     lab.id.clone(),
                     format!("{file}::{}", test.name),
@@ -271,6 +261,30 @@ fn solution_outcomes(
     Ok(merged)
 }
 
+/// What is wrong with one graded test, given how it did on the solution and
+/// on the starter: it must pass on the first and fail on the second.
+fn judge(
+    lab: &str,
+    test: &str,
+    on_solution: Option<Outcome>,
+    on_starter: Option<Outcome>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if on_solution != Some(Outcome::Passed) {
+        problems.push(format!(
+            "{lab}: {test} does not pass on the solution ({})",
+            describe(on_solution)
+        ));
+    }
+    if on_starter != Some(Outcome::Failed) {
+        problems.push(format!(
+            "{lab}: {test} does not fail on the starter ({}): it grades nothing",
+            describe(on_starter)
+        ));
+    }
+    problems
+}
+
 fn describe(outcome: Option<Outcome>) -> String {
     match outcome {
         Some(Outcome::Passed) => "pass".into(),
@@ -311,12 +325,16 @@ fn restore_hidden_tests(lab_dir: &Path, student_lab: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Files under `dir` that still have a line starting with `// solution:`.
 fn find_markers(dir: &Path) -> Result<Vec<String>> {
     let mut found = Vec::new();
     for entry in walk(dir)? {
         if entry.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&entry)?;
-            if text.contains("// solution:") {
+            if text
+                .lines()
+                .any(|l| l.trim_start().starts_with("// solution:"))
+            {
                 found.push(entry.display().to_string());
             }
         }
@@ -376,9 +394,29 @@ mod tests {
     }
 
     #[test]
+    fn a_graded_test_must_pass_on_the_solution_and_fail_on_the_starter() {
+        let ok = judge("lab-01", "t", Some(Outcome::Passed), Some(Outcome::Failed));
+        assert!(ok.is_empty());
+        let grades_nothing = judge("lab-01", "t", Some(Outcome::Passed), Some(Outcome::Passed));
+        assert_eq!(grades_nothing.len(), 1);
+        assert!(grades_nothing[0].contains("grades nothing"));
+        let broken = judge("lab-01", "t", Some(Outcome::Failed), Some(Outcome::Failed));
+        assert!(broken[0].contains("does not pass on the solution"));
+        let missing = judge("lab-01", "t", None, None);
+        assert_eq!(
+            missing.len(),
+            2,
+            "a graded test that does not exist is two problems"
+        );
+        let ignored = judge("lab-01", "t", Some(Outcome::Passed), Some(Outcome::Ignored));
+        assert_eq!(ignored.len(), 1, "an ignored test grades nothing");
+    }
+
+    #[test]
     fn hidden_tests_and_instructor_ci_stay_out() {
         assert!(instructor_only(Path::new("labs/lab-01-x/tests/hidden.rs")));
         assert!(instructor_only(Path::new(".ci/run")));
+        assert!(instructor_only(Path::new("tests/instructor.rs")));
         assert!(!instructor_only(Path::new(
             "labs/lab-01-x/tests/exercises.rs"
         )));
