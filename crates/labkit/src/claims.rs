@@ -233,6 +233,12 @@ enum Outcome {
     Broken(String),
 }
 
+/// Why a speedup claim cannot be tested with fewer than two workers: one
+/// worker against sequential is 1×, which a scaled threshold would pass.
+fn one_worker(workers: usize) -> String {
+    format!("a speedup needs at least 2 workers; this run used {workers} (--workers)")
+}
+
 /// Applies `check` to `value` on this machine.
 fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
     let show = |v: f64| format::value(v, unit);
@@ -240,6 +246,9 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
         Check::AtLeast(t) => (value >= t, Some(t), format!("≥ {}", show(t))),
         Check::AtMost(t) => (value <= t, Some(t), format!("≤ {}", show(t))),
         Check::PerWorker(fraction) => {
+            if here.workers < 2 {
+                return Outcome::Untestable(one_worker(here.workers));
+            }
             let t = fraction * here.workers as f64;
             let rule = format!(
                 "≥ {} ({:.0}% of {} workers)",
@@ -255,6 +264,9 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
                     "the machine's parallel capacity was not calibrated".into(),
                 );
             };
+            if here.workers < 2 {
+                return Outcome::Untestable(one_worker(here.workers));
+            }
             let processes = here.parallel_processes();
             let floor = capacity_floor(processes);
             if capacity < floor {
@@ -376,6 +388,21 @@ mod tests {
         let result = evaluate(&claim, "e", &measured(1.0, Unit::Times), &starved);
         assert_eq!(result.verdict, Verdict::Skipped);
         assert!(result.reason.unwrap().starts_with(LOW_CAPACITY));
+    }
+
+    #[test]
+    fn speedup_claims_with_one_worker_are_skipped_not_passed() {
+        let one_worker = Conditions {
+            workers: 1,
+            capacity: Some(1.0),
+            ..TWO_CORES
+        };
+        for check in [Check::PerWorker(0.9), Check::OfCapacity(0.8)] {
+            let claim = Claim::new("c", "x", check, "s");
+            let result = evaluate(&claim, "e", &measured(1.0, Unit::Times), &one_worker);
+            assert_eq!(result.verdict, Verdict::Skipped, "{check:?}");
+            assert!(result.reason.unwrap().contains("at least 2 workers"));
+        }
     }
 
     #[test]

@@ -28,16 +28,15 @@ pub use claims::{Check, Claim};
 /// over `opaque(i)` cannot be replaced by a formula.
 ///
 /// Why not `std::hint::black_box`? It hides a value by writing it to the stack
-/// and reading it back. In a tight loop that is one store and one load per
-/// iteration, at the same offset of every thread's stack. Measured on this
-/// course's 2-vCPU machines, two threads running such a loop ran several
-/// times slower than two processes running the very same loop: the threads'
-/// private stack slots, one stack-stride apart in one address space, got in
-/// each other's way in the CPU (processes have separate address spaces). An
-/// empty `asm!` that takes the value in a register and promises not to touch
-/// memory hides it just as well, with no memory traffic at all. (It is not
-/// marked `pure`, so the optimiser may not delete it even when nobody uses
-/// the result: a measured loop must run.)
+/// and reading it back: one store and one load per iteration, at the same
+/// offset of every thread's stack. While this course was written, for a
+/// stretch of runs on its 2-vCPU machines, two threads running such a loop
+/// were much slower than two processes running the same loop, in every round;
+/// it did not reproduce on demand later (lab 01 keeps measuring it). An empty
+/// `asm!` that takes the value in a register and promises not to touch memory
+/// hides it just as well, with no memory traffic at all, so the loop measures
+/// the CPU and nothing else. (It is not marked `pure`, so the optimiser may
+/// not delete it even when nobody uses the result: a measured loop must run.)
 #[inline(always)]
 pub fn opaque(mut x: u64) -> u64 {
     // SAFETY: the assembly is empty: it reads and writes only `x`'s register.

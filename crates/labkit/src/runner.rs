@@ -11,7 +11,7 @@ use crate::results::{
     ExperimentResult, LabResults, Measured, Mode, SCHEMA_VERSION, Unit, source_hash,
 };
 use crate::timing::{Interleaved, Variant};
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::path::{Path, PathBuf};
@@ -149,6 +149,9 @@ fn experiment_list(lab: &Lab) -> String {
 /// Runs the selected experiments, prints the tables and writes JSON if asked.
 pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
     let selected = select(lab, &args.only)?;
+    if let Some(path) = &args.json {
+        prepare_output(path)?;
+    }
     let started = Instant::now();
     let python = python::find();
     let machine = Machine::detect(python.as_ref().map(|p| p.version.clone()));
@@ -174,7 +177,7 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
         workers: ctx.workers,
         capacity: None,
     };
-    if ctx.cores >= 2 && selected.iter().any(|e| judged_by_capacity(e)) {
+    if here.parallel_processes() >= 2 && selected.iter().any(|e| judged_by_capacity(e)) {
         progress.stage(calibrate::EXPERIMENT);
         let measured = run_calibration(&ctx)?;
         experiments.push(experiment_result(
@@ -217,6 +220,30 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
         println!("results written to {}", path.display());
     }
     Ok(results)
+}
+
+/// Creates the directory of the JSON output before measuring, so that a path
+/// that cannot be written fails at once, not after a minute of measuring.
+fn prepare_output(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create {} for --json {}",
+            dir.display(),
+            path.display()
+        )
+    })?;
+    if std::fs::metadata(dir)?.permissions().readonly() {
+        bail!(
+            "cannot write --json {}: {} is read-only",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn select<'a>(lab: &'a Lab, only: &[String]) -> Result<Vec<&'a Experiment>> {
@@ -307,7 +334,7 @@ fn measure_once(
     here: &mut Conditions,
     iterations: u64,
 ) -> Result<(Measured, Vec<ClaimResult>)> {
-    let paired = (ctx.cores >= 2 && judged_by_capacity(experiment))
+    let paired = (here.parallel_processes() >= 2 && judged_by_capacity(experiment))
         .then(|| Paired::new(here.parallel_processes(), iterations));
     let run_ctx = Context {
         paired: paired.as_ref(),

@@ -222,6 +222,62 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
 }
 // ANCHOR_END: cpu_experiment
 
+// ANCHOR: stack_slots
+/// The same sum, hidden from the optimiser with `std::hint::black_box`
+/// instead of `opaque`: each addition stores `i` on the stack and loads it back.
+pub fn sum_task_black_box(n: u64) -> u64 {
+    let mut total = 0u64;
+    for i in 0..n {
+        total = total.wrapping_add(std::hint::black_box(i));
+    }
+    total
+}
+
+/// Threads against processes on the same two loops, interleaved: with
+/// `black_box` (a private stack slot written every iteration) and with
+/// `opaque` (no memory traffic). Nothing is shared in either. Reported: how
+/// many times longer the threads took than the processes, round by round.
+pub fn stack_slots(ctx: &Context) -> Result<Measured> {
+    let n: u64 = ctx.pick(50_000_000, 20_000_000);
+    let rounds = ctx.pick(9, 7);
+    let workers = ctx.workers;
+    let expected = n * (n - 1) / 2;
+    let (stack, register) = (|| sum_task_black_box(n), || sum_task(n));
+    let mut variants = [
+        Variant::new("black_box threads", || {
+            check_all(&run_in_threads(workers, stack), expected, "a thread")
+        }),
+        Variant::new("black_box processes", || {
+            check_all(&run_in_processes(workers, stack)?, expected, "a process")
+        }),
+        Variant::new("opaque threads", || {
+            check_all(&run_in_threads(workers, register), expected, "a thread")
+        }),
+        Variant::new("opaque processes", || {
+            check_all(&run_in_processes(workers, register)?, expected, "a process")
+        }),
+    ];
+    let times = ctx.interleave(rounds, 1, &mut variants)?;
+    let mut m = Measured::new();
+    m.param("workers", workers)
+        .param("n", n)
+        .param("rounds", rounds);
+    m.summary(
+        "black_box_threads_vs_processes",
+        "threads' time ÷ processes' time, black_box loop",
+        Unit::Times,
+        times.speedup("black_box threads", "black_box processes"),
+    )
+    .summary(
+        "opaque_threads_vs_processes",
+        "threads' time ÷ processes' time, opaque loop",
+        Unit::Times,
+        times.speedup("opaque threads", "opaque processes"),
+    );
+    Ok(m)
+}
+// ANCHOR_END: stack_slots
+
 // ANCHOR: isolation
 /// A thread adds 1 to the parent's counter: the parent sees it, because a
 /// thread shares its process's memory.
@@ -501,6 +557,14 @@ pub fn lab() -> Lab {
                     Claim::new("cpu-processes", "processes_speedup", Check::OfCapacity(0.8),
                         "Two processes sum two ranges at least 1.6× faster than one (scaled the same way)."),
                 ],
+            },
+            Experiment {
+                name: "stack_slots",
+                title: "Threads vs processes on the same loop: black_box or opaque",
+                run: stack_slots,
+                // An observation, not a claim: whether private stack slots
+                // collide depends on the CPU and on where the stacks land.
+                claims: vec![],
             },
             Experiment {
                 name: "isolation",

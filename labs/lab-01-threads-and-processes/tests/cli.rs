@@ -74,6 +74,22 @@ fn an_unwritable_json_path_is_an_error_naming_it() {
 }
 
 #[test]
+fn one_worker_cannot_show_a_speedup_so_the_claims_are_skipped() {
+    let output = lab(&["--quick", "--only", "io", "--workers", "1"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("0 passed, 0 failed, 2 skipped"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("at least 2 workers"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn json_results_hold_the_experiments_and_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
