@@ -67,7 +67,7 @@ fn draw(
         .map(|b| b.high)
         .chain([ideal, capacity.unwrap_or(0.0)])
         .fold(1.0, f64::max)
-        * 1.2;
+        * 1.4; // headroom so the legend sits above the reference lines
     let root = SVGBackend::with_string(svg, (640, 320)).into_drawing_area();
     root.fill(&WHITE)?;
     let count = bars.len();
@@ -80,6 +80,7 @@ fn draw(
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
         .x_labels(0)
         .y_desc("× faster than sequential")
         .y_label_formatter(&|v| format!("{v:.1}×"))

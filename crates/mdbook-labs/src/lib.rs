@@ -185,23 +185,7 @@ fn lab_value(results: &LabResults, path: &str) -> Result<String> {
 fn parameter(results: &LabResults, path: &str) -> Option<String> {
     let (experiment, name) = path.split_once('.')?;
     let value = results.experiment(experiment).ok()?.params.get(name)?;
-    Some(match value.as_u64() {
-        Some(number) => group_digits(number),
-        None => value.to_string().trim_matches('"').to_string(),
-    })
-}
-
-/// 100000000 → "100 000 000" (thin spaces), so large sizes can be read at a glance.
-fn group_digits(number: u64) -> String {
-    let digits = number.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{2009}');
-        }
-        out.push(digit);
-    }
-    out
+    Some(render::parameter_text(value))
 }
 
 /// Builds the book at `root` (the folder with `book.toml`) with this

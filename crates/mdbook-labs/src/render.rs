@@ -39,7 +39,7 @@ fn experiment_block(
         let params: Vec<String> = experiment
             .params
             .iter()
-            .map(|(k, v)| format!("{k} = {}", v.to_string().trim_matches('"')))
+            .map(|(k, v)| format!("{k} = {}", parameter_text(v)))
             .collect();
         let _ = writeln!(
             out,
@@ -59,6 +59,13 @@ fn experiment_block(
         .map(Bar::from_metric)
         .collect();
     if !bars.is_empty() {
+        // The capacity the claims were judged against: measured in this
+        // experiment's own rounds when it was, at the start of the run otherwise.
+        let own = experiment
+            .metrics
+            .iter()
+            .find(|m| m.name == calibrate::METRIC);
+        let capacity = own.map(|m| m.value).or(capacity);
         let title = format!("{} — speedup over sequential", experiment.title);
         out += &chart::speedups(&title, &bars, results.workers, capacity)?;
         out += "\n\n";
@@ -153,6 +160,27 @@ fn machine_block(results: &LabResults) -> String {
         escape(m.python3.as_deref().unwrap_or("python3 not found")),
         escape(&commit),
     )
+}
+
+/// A parameter's value as text: numbers with grouped digits, strings unquoted.
+pub fn parameter_text(value: &serde_json::Value) -> String {
+    match value.as_u64() {
+        Some(number) => group_digits(number),
+        None => value.to_string().trim_matches('"').to_string(),
+    }
+}
+
+/// 100000000 → "100 000 000" (thin spaces), so large sizes can be read at a glance.
+pub fn group_digits(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Escapes text for a Markdown table cell inside HTML.
