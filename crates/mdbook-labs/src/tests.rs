@@ -169,7 +169,12 @@ fn the_chart_shows_the_capacity_the_claims_were_judged_against() {
     let mut results = sample_results();
     let same_rounds = Summary::of(&[1.6, 1.7, 1.8]).unwrap();
     let mut m = Measured::new();
-    m.summary("capacity", "capacity (same rounds)", Unit::Times, same_rounds);
+    m.summary(
+        "capacity",
+        "capacity (same rounds)",
+        Unit::Times,
+        same_rounds,
+    );
     results.experiments[0].metrics.extend(m.metrics);
     let text = render::lab_results(&results).unwrap();
     assert!(text.contains("measured capacity: 1.70×"), "{text}");
