@@ -151,6 +151,31 @@ impl ClaimResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Pass
     }
+
+    /// The measured value with its unit, or "—" when there was none.
+    pub fn measured_text(&self) -> String {
+        match (self.value, self.unit) {
+            (Some(value), Some(unit)) => format::value(value, unit),
+            _ => "—".to_string(),
+        }
+    }
+
+    /// The rule when the claim passed, the reason when it did not, and the
+    /// attempt that decided it when it took more than one.
+    pub fn explanation(&self) -> String {
+        let mut text = match (&self.reason, self.verdict) {
+            (Some(reason), Verdict::Fail | Verdict::Skipped) => reason.clone(),
+            _ => self.rule.clone(),
+        };
+        if self.attempts > 1 {
+            text += &format!(
+                " (attempt {} of {})",
+                self.attempts,
+                crate::runner::MAX_ATTEMPTS
+            );
+        }
+        text
+    }
 }
 
 /// Checks one claim against what its experiment measured.
@@ -453,6 +478,18 @@ mod tests {
         let skipped = Measured::skipped("python3 not found");
         let result = evaluate(&claim, "e", &skipped, &TWO_CORES);
         assert_eq!(result.verdict, Verdict::Skipped);
+    }
+
+    #[test]
+    fn the_explanation_is_the_rule_or_the_reason_and_the_attempt() {
+        let claim = Claim::new("c", "x", Check::AtLeast(1.8), "s");
+        let mut passed = evaluate(&claim, "e", &measured(1.9, Unit::Times), &TWO_CORES);
+        assert_eq!(passed.explanation(), "≥ 1.80×");
+        assert_eq!(passed.measured_text(), "1.90×");
+        passed.attempts = 2;
+        assert_eq!(passed.explanation(), "≥ 1.80× (attempt 2 of 3)");
+        let failed = evaluate(&claim, "e", &measured(1.5, Unit::Times), &TWO_CORES);
+        assert_eq!(failed.explanation(), "measured 1.50×, claimed ≥ 1.80×");
     }
 
     #[test]

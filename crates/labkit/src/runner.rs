@@ -470,25 +470,17 @@ pub fn claims_table(claims: &[ClaimResult]) -> Table {
     let mut table = new_table();
     table.set_header(["verdict", "claim", "measured", "rule / reason"]);
     for claim in claims {
-        let measured = match (claim.value, claim.unit) {
-            (Some(v), Some(unit)) => format::value(v, unit),
-            _ => "—".into(),
-        };
         let verdict = match claim.verdict {
-            Verdict::Pass => "pass".to_string(),
-            Verdict::Fail => "FAIL".to_string(),
-            Verdict::Skipped => "skipped".to_string(),
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Skipped => "skipped",
         };
-        let mut rule = claim.rule.clone();
-        if claim.verdict != Verdict::Pass
-            && let Some(reason) = &claim.reason
-        {
-            rule = reason.clone();
-        }
-        if claim.attempts > 1 {
-            rule += &format!(" (attempt {})", claim.attempts);
-        }
-        table.add_row([verdict, claim.statement.clone(), measured, rule]);
+        table.add_row([
+            verdict.to_string(),
+            claim.statement.clone(),
+            claim.measured_text(),
+            claim.explanation(),
+        ]);
     }
     table
 }

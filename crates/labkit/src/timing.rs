@@ -103,6 +103,13 @@ pub fn interleave_all(
 }
 
 impl Interleaved {
+    /// Times measured elsewhere, e.g. by a Python program that interleaved its
+    /// own variants: `seconds[v][r]` is variant `names[v]` in round `r`.
+    pub fn from_rounds(names: Vec<String>, seconds: Vec<Vec<f64>>) -> Interleaved {
+        assert_eq!(names.len(), seconds.len(), "one list of times per variant");
+        Interleaved { names, seconds }
+    }
+
     fn index(&self, name: &str) -> usize {
         self.names
             .iter()

@@ -105,25 +105,12 @@ fn claims_block(claims: &[ClaimResult]) -> String {
             Verdict::Fail => ("fail", "fail"),
             Verdict::Skipped => ("skipped", "skipped"),
         };
-        let measured = match (claim.value, claim.unit) {
-            (Some(v), Some(unit)) => format::value(v, unit),
-            _ => "—".to_string(),
-        };
-        let mut rule = claim.rule.clone();
-        if claim.verdict != Verdict::Pass
-            && let Some(reason) = &claim.reason
-        {
-            rule = reason.clone();
-        }
-        if claim.attempts > 1 {
-            rule += &format!(" (passed on attempt {})", claim.attempts);
-        }
         let _ = writeln!(
             out,
             "| <span class=\"verdict {class}\">{word}</span> | {} | {} | {} |",
             escape(&claim.statement),
-            measured,
-            escape(&rule)
+            claim.measured_text(),
+            escape(&claim.explanation())
         );
     }
     out + "\n"

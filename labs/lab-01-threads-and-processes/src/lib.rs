@@ -11,7 +11,7 @@ pub mod exercises;
 
 use anyhow::{Context as _, Result, bail};
 use labkit::child::{Child, exists, fork_child};
-use labkit::timing::Variant;
+use labkit::timing::{Interleaved, Variant};
 use labkit::{Check, Claim, Context, Experiment, Lab, Measured, Unit, opaque};
 use nix::unistd::{Pid, pipe};
 use std::fs::File;
@@ -103,6 +103,31 @@ fn check_all(results: &[u64], expected: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records each variant's times and each one's speedup over "sequential"
+/// (the ratio within each round, summarised over the rounds).
+fn record_speedups(m: &mut Measured, times: &Interleaved, workers: usize, variants: &[&str]) {
+    m.summary(
+        "sequential",
+        "sequential",
+        Unit::Seconds,
+        times.summary("sequential"),
+    );
+    for name in variants {
+        m.summary(
+            name,
+            &format!("{workers} {name}"),
+            Unit::Seconds,
+            times.summary(name),
+        )
+        .summary(
+            &format!("{name}_speedup"),
+            &format!("speedup of {name}"),
+            Unit::Times,
+            times.speedup("sequential", name),
+        );
+    }
+}
+
 // ANCHOR: io_experiment
 /// The seed's I/O-bound example: `workers` tasks that each wait, run
 /// sequentially, in threads, and in processes, interleaved round by round.
@@ -127,36 +152,7 @@ pub fn io_bound(ctx: &Context) -> Result<Measured> {
     m.param("workers", workers)
         .param("wait_s", wait.as_secs_f64())
         .param("rounds", rounds);
-    m.summary(
-        "sequential",
-        "sequential",
-        Unit::Seconds,
-        times.summary("sequential"),
-    )
-    .summary(
-        "threads",
-        &format!("{workers} threads"),
-        Unit::Seconds,
-        times.summary("threads"),
-    )
-    .summary(
-        "processes",
-        &format!("{workers} processes"),
-        Unit::Seconds,
-        times.summary("processes"),
-    )
-    .summary(
-        "threads_speedup",
-        "speedup of threads",
-        Unit::Times,
-        times.speedup("sequential", "threads"),
-    )
-    .summary(
-        "processes_speedup",
-        "speedup of processes",
-        Unit::Times,
-        times.speedup("sequential", "processes"),
-    );
+    record_speedups(&mut m, &times, workers, &["threads", "processes"]);
     Ok(m)
 }
 // ANCHOR_END: io_experiment
@@ -182,7 +178,6 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
         }),
     ];
     let times = ctx.interleave(rounds, 1, &mut variants)?;
-    let sequential = times.summary("sequential");
     let mut m = Measured::new();
     m.param("workers", workers)
         .param("n", n)
@@ -191,33 +186,9 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
         "ns_per_addition",
         "time per addition (sequential)",
         Unit::Seconds,
-        sequential.median / (workers as f64 * n as f64),
+        times.summary("sequential").median / (workers as f64 * n as f64),
     );
-    m.summary("sequential", "sequential", Unit::Seconds, sequential)
-        .summary(
-            "threads",
-            &format!("{workers} threads"),
-            Unit::Seconds,
-            times.summary("threads"),
-        )
-        .summary(
-            "processes",
-            &format!("{workers} processes"),
-            Unit::Seconds,
-            times.summary("processes"),
-        )
-        .summary(
-            "threads_speedup",
-            "speedup of threads",
-            Unit::Times,
-            times.speedup("sequential", "threads"),
-        )
-        .summary(
-            "processes_speedup",
-            "speedup of processes",
-            Unit::Times,
-            times.speedup("sequential", "processes"),
-        );
+    record_speedups(&mut m, &times, workers, &["threads", "processes"]);
     Ok(m)
 }
 // ANCHOR_END: cpu_experiment
@@ -462,38 +433,20 @@ fn run_python(
     })];
     ctx.interleave(rounds, 0, &mut one_round)?;
     drop(one_round); // it borrowed `times` to fill it
+    let names = ["sequential"]
+        .iter()
+        .chain(variants)
+        .map(|n| n.to_string())
+        .collect();
+    let times = Interleaved::from_rounds(names, times);
     let mut m = Measured::new();
     m.param("python", python.version.clone())
         .param("workers", ctx.workers)
         .param("rounds", rounds);
-    m.summary(
-        "sequential",
-        "sequential",
-        Unit::Seconds,
-        summary(&times[0])?,
-    );
-    for (name, other) in variants.iter().zip(&times[1..]) {
-        let ratios: Vec<f64> = times[0].iter().zip(other).map(|(s, o)| s / o).collect();
-        m.summary(
-            name,
-            &format!("{} {name}", ctx.workers),
-            Unit::Seconds,
-            summary(other)?,
-        )
-        .summary(
-            &format!("{name}_speedup"),
-            &format!("speedup of {name}"),
-            Unit::Times,
-            summary(&ratios)?,
-        );
-    }
+    record_speedups(&mut m, &times, ctx.workers, variants);
     Ok(m)
 }
 // ANCHOR_END: python
-
-fn summary(samples: &[f64]) -> Result<labkit::stats::Summary> {
-    labkit::stats::Summary::of(samples).context("no valid times")
-}
 
 /// CPython's threads on the seed's waiting tasks. (1 s waits, not the Rust
 /// experiment's 2 s: the ratio is the same and the lab stays under a minute.)
