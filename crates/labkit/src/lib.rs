@@ -32,7 +32,8 @@ pub use claims::{Check, Claim};
 /// offset of every thread's stack. While this course was written, for a
 /// stretch of runs on its 2-vCPU machines, two threads running such a loop
 /// were much slower than two processes running the same loop, in every round;
-/// it did not reproduce on demand later (lab 01 keeps measuring it). An empty
+/// in other runs the processes were the slow ones, and often neither was (lab
+/// 01's `stack_slots` experiment keeps measuring it). An empty
 /// `asm!` that takes the value in a register and promises not to touch memory
 /// hides it just as well, with no memory traffic at all, so the loop measures
 /// the CPU and nothing else. (It is not marked `pure`, so the optimiser may
