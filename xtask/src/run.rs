@@ -2,7 +2,8 @@
 
 use crate::labs::Lab;
 use anyhow::{Context, Result, bail};
-use labkit::claims::Verdict;
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use labkit::claims::{ClaimResult, Verdict};
 use labkit::results::LabResults;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -56,6 +57,33 @@ pub fn measure(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     })
 }
 
+/// One row per claim: lab, verdict, claim, measured value, rule or reason.
+fn verify_table(claims: &[(String, ClaimResult)]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["lab", "verdict", "claim", "measured", "rule / reason"]);
+    if table.width().is_none() {
+        table.set_width(140);
+    }
+    for (lab, claim) in claims {
+        let verdict = match claim.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Skipped => "skipped",
+        };
+        table.add_row([
+            lab.clone(),
+            verdict.to_string(),
+            claim.statement.clone(),
+            claim.measured_text(),
+            claim.explanation(),
+        ]);
+    }
+    table
+}
+
 /// Runs each lab (quick or full) and prints one row per claim, then
 /// `N passed, N failed, N skipped`. Fails if any claim or lab failed.
 pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
@@ -84,8 +112,7 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
             }
         }
     }
-    let rows: Vec<labkit::claims::ClaimResult> = claims.iter().map(|(_, c)| c.clone()).collect();
-    println!("{}", labkit::runner::claims_table(&rows));
+    println!("{}", verify_table(&claims));
     for line in &broken {
         println!("lab failed to run: {line}");
     }
