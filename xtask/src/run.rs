@@ -68,14 +68,9 @@ fn verify_table(claims: &[(String, ClaimResult)]) -> Table {
         table.set_width(140);
     }
     for (lab, claim) in claims {
-        let verdict = match claim.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Skipped => "skipped",
-        };
         table.add_row([
             lab.clone(),
-            verdict.to_string(),
+            claim.verdict.word().to_string(),
             claim.statement.clone(),
             claim.measured_text(),
             claim.explanation(),

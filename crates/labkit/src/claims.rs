@@ -119,6 +119,17 @@ pub enum Verdict {
     Skipped,
 }
 
+impl Verdict {
+    /// The verdict as one word for tables; a failure shouts.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
 /// A claim with its verdict, as recorded in the results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {

@@ -470,13 +470,8 @@ pub fn claims_table(claims: &[ClaimResult]) -> Table {
     let mut table = new_table();
     table.set_header(["verdict", "claim", "measured", "rule / reason"]);
     for claim in claims {
-        let verdict = match claim.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Skipped => "skipped",
-        };
         table.add_row([
-            verdict.to_string(),
+            claim.verdict.word().to_string(),
             claim.statement.clone(),
             claim.measured_text(),
             claim.explanation(),
