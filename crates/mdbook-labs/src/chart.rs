@@ -112,26 +112,25 @@ fn draw(
                 .pos(Pos::new(HPos::Center, VPos::Top)),
         )])?;
     }
-    let line = |y: f64| vec![(0.0, y), (count as f64, y)];
-    chart
-        .draw_series(LineSeries::new(line(1.0), BLACK.stroke_width(1)))?
-        .label("1×: no speedup")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
-    chart
-        .draw_series(LineSeries::new(line(ideal), IDEAL.stroke_width(2)))?
-        .label(format!(
-            "ideal for {workers} workers: {}",
-            format::value(ideal, labkit::Unit::Times)
-        ))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], IDEAL.stroke_width(2)));
+    // Reference lines: no speedup, the ideal, and what this machine delivered.
+    let show = |v: f64| format::value(v, labkit::Unit::Times);
+    let mut lines = vec![
+        (1.0, BLACK.stroke_width(1), "1×: no speedup".to_string()),
+        (
+            ideal,
+            IDEAL.stroke_width(2),
+            format!("ideal for {workers} workers: {}", show(ideal)),
+        ),
+    ];
     if let Some(capacity) = capacity {
+        let label = format!("this machine's measured capacity: {}", show(capacity));
+        lines.push((capacity, CAPACITY.stroke_width(2), label));
+    }
+    for (y, style, label) in lines {
         chart
-            .draw_series(LineSeries::new(line(capacity), CAPACITY.stroke_width(2)))?
-            .label(format!(
-                "this machine's measured capacity: {}",
-                format::value(capacity, labkit::Unit::Times)
-            ))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], CAPACITY.stroke_width(2)));
+            .draw_series(LineSeries::new(vec![(0.0, y), (count as f64, y)], style))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
     }
     chart
         .configure_series_labels()

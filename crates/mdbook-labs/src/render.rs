@@ -11,13 +11,9 @@ use std::fmt::Write;
 
 /// The whole `{{#lab-results}}` block.
 pub fn lab_results(results: &LabResults) -> Result<String> {
-    let capacity = results
-        .metric(&format!("{}.{}", calibrate::EXPERIMENT, calibrate::METRIC))
-        .ok()
-        .map(|m| m.value);
     let mut out = String::from("<div class=\"lab-results\">\n\n");
     for experiment in &results.experiments {
-        out += &experiment_block(results, experiment, capacity)?;
+        out += &experiment_block(results, experiment)?;
     }
     out += &claims_block(&results.claims);
     out += &machine_block(results);
@@ -25,11 +21,7 @@ pub fn lab_results(results: &LabResults) -> Result<String> {
     Ok(out)
 }
 
-fn experiment_block(
-    results: &LabResults,
-    experiment: &ExperimentResult,
-    capacity: Option<f64>,
-) -> Result<String> {
+fn experiment_block(results: &LabResults, experiment: &ExperimentResult) -> Result<String> {
     let mut out = format!("#### {}\n\n", experiment.title);
     if let Some(reason) = &experiment.skipped {
         let _ = writeln!(out, "*Not measured here: {}.*\n", escape(reason));
@@ -59,13 +51,14 @@ fn experiment_block(
         .map(Bar::from_metric)
         .collect();
     if !bars.is_empty() {
-        // The capacity the claims were judged against: measured in this
-        // experiment's own rounds when it was, at the start of the run otherwise.
-        let own = experiment
+        // The capacity line only where the claims were judged against it:
+        // measured in this experiment's own rounds. (The start-of-run
+        // calibration may come from a different second of a changing machine.)
+        let capacity = experiment
             .metrics
             .iter()
-            .find(|m| m.name == calibrate::METRIC);
-        let capacity = own.map(|m| m.value).or(capacity);
+            .find(|m| m.name == calibrate::METRIC)
+            .map(|m| m.value);
         let title = format!("{} — speedup over sequential", experiment.title);
         out += &chart::speedups(&title, &bars, results.workers, capacity)?;
         out += "\n\n";
