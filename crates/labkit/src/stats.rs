@@ -46,14 +46,6 @@ impl Summary {
             samples: samples.to_vec(),
         })
     }
-
-    /// Relative half-width of the interval: a quick "how noisy was this".
-    pub fn spread(&self) -> f64 {
-        if self.median == 0.0 {
-            return 0.0;
-        }
-        (self.ci_high - self.ci_low) / 2.0 / self.median.abs()
-    }
 }
 
 fn median_of_sorted(sorted: &[f64]) -> f64 {

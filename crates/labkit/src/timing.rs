@@ -17,15 +17,6 @@ pub fn time<R>(work: impl FnOnce() -> R) -> (f64, R) {
     (start.elapsed().as_secs_f64(), value)
 }
 
-/// Runs `work` `warmup` times unmeasured, then `samples` times measured.
-pub fn sample(warmup: usize, samples: usize, mut work: impl FnMut()) -> Summary {
-    for _ in 0..warmup {
-        work();
-    }
-    let times: Vec<f64> = (0..samples.max(1)).map(|_| time(&mut work).0).collect();
-    Summary::of(&times).expect("at least one finite sample")
-}
-
 /// One named thing to time in an interleaved comparison.
 pub struct Variant<'a> {
     name: &'a str,
