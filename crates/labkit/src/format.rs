@@ -10,6 +10,7 @@ pub fn value(value: f64, unit: Unit) -> String {
         Unit::Bytes => bytes(value),
         Unit::Count => format!("{}", value.round() as i64),
         Unit::Flag => (if value != 0.0 { "yes" } else { "no" }).to_string(),
+        Unit::BytesPerSecond => format!("{}/s", bytes(value)),
     }
 }
 
@@ -73,5 +74,9 @@ mod tests {
         assert_eq!(value(41.6, Unit::Count), "42");
         assert_eq!(value(1.0, Unit::Flag), "yes");
         assert_eq!(value(0.0, Unit::Flag), "no");
+        assert_eq!(
+            value(2.5 * 1024.0 * 1024.0 * 1024.0, Unit::BytesPerSecond),
+            "2.50 GiB/s"
+        );
     }
 }

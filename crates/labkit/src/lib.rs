@@ -7,6 +7,7 @@
 //! - [`results`]: the JSON the book is built from, and the source hash.
 //! - [`runner`]: the command line every lab shares.
 //! - [`child`]: forked children that are always reaped.
+//! - [`memory`]: anonymous `mmap` regions, private or shared across `fork`.
 //! - [`python`]: finding and running CPython beside Rust.
 
 pub mod calibrate;
@@ -14,6 +15,7 @@ pub mod child;
 pub mod claims;
 pub mod format;
 pub mod machine;
+pub mod memory;
 pub mod progress;
 pub mod python;
 pub mod results;
@@ -46,4 +48,4 @@ pub fn opaque(mut x: u64) -> u64 {
 }
 // ANCHOR_END: opaque
 pub use results::{Measured, Unit};
-pub use runner::{Context, Experiment, Lab};
+pub use runner::{Context, Experiment, Lab, LabOption};

@@ -80,6 +80,30 @@ pub struct Metric {
     pub value: f64,
     /// The spread, where there were repeated samples.
     pub summary: Option<Summary>,
+    /// How the book draws it, beyond the table (none: table only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<Chart>,
+}
+
+/// Where a metric appears in the book's charts. (Speedups, named `*_speedup`,
+/// always get their own bar chart with reference lines.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Chart {
+    /// One bar among the experiment's other bars of the same unit.
+    Bar,
+    /// One point of a line: `series` is the line, `x` the position on an
+    /// axis called `x_name`, in `x_unit`.
+    Point {
+        /// The line this point belongs to, e.g. "threads".
+        series: String,
+        /// The position along the x axis.
+        x: f64,
+        /// What the x axis measures, e.g. "message size".
+        x_name: String,
+        /// The x axis's unit.
+        x_unit: Unit,
+    },
 }
 
 /// Units of measured values.
@@ -96,6 +120,9 @@ pub enum Unit {
     Count,
     /// Yes (1) or no (0): something that was observed or not.
     Flag,
+    /// A rate of bytes per second (throughput).
+    #[serde(rename = "bytes/s")]
+    BytesPerSecond,
 }
 
 /// What an experiment returns: its parameters and metrics, built step by step.
@@ -137,6 +164,7 @@ impl Measured {
             unit,
             value: summary.median,
             summary: Some(summary),
+            chart: None,
         });
         self
     }
@@ -149,6 +177,7 @@ impl Measured {
             unit,
             value,
             summary: None,
+            chart: None,
         });
         self
     }
@@ -156,6 +185,31 @@ impl Measured {
     /// Records something observed (or not), e.g. "the parent saw the change".
     pub fn flag(&mut self, name: &str, label: &str, observed: bool) -> &mut Self {
         self.value(name, label, Unit::Flag, if observed { 1.0 } else { 0.0 })
+    }
+
+    /// Draws the metric added last as a bar in the experiment's bar chart.
+    pub fn bar(&mut self) -> &mut Self {
+        self.mark_last(Chart::Bar)
+    }
+
+    /// Draws the metric added last as the point at `x` of the line `series`;
+    /// the x axis is `x_name`, in `x_unit`.
+    pub fn at(&mut self, series: &str, x_name: &str, x_unit: Unit, x: f64) -> &mut Self {
+        self.mark_last(Chart::Point {
+            series: series.to_string(),
+            x,
+            x_name: x_name.to_string(),
+            x_unit,
+        })
+    }
+
+    fn mark_last(&mut self, chart: Chart) -> &mut Self {
+        let last = self
+            .metrics
+            .last_mut()
+            .expect("add a metric before saying how to chart it");
+        last.chart = Some(chart);
+        self
     }
 
     /// The metric called `name`, if it was measured.

@@ -12,10 +12,12 @@ use crate::results::{
 };
 use crate::timing::{Interleaved, Variant};
 use anyhow::{Context as _, Result, bail};
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::{Arg, CommandFactory, FromArgMatches, Parser};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// How many times a failing claim's experiment is measured before it fails.
@@ -31,6 +33,24 @@ pub struct Lab {
     pub source_dir: &'static str,
     /// The experiments, in the order they run and are shown.
     pub experiments: Vec<Experiment>,
+    /// The lab's own numeric options (sizes, counts), beyond the common ones.
+    pub options: Vec<LabOption>,
+}
+
+/// A lab's own numeric command-line option, e.g. `--max-threads 1000`.
+/// clap rejects a value outside `min..=max` before anything is measured or
+/// spawned, with a message that names the range.
+pub struct LabOption {
+    /// The long flag without dashes, e.g. "max-threads".
+    pub name: &'static str,
+    /// One line of help for `--help`.
+    pub help: &'static str,
+    /// The value used when the flag is not given (in full and quick runs).
+    pub default: u64,
+    /// The smallest value accepted.
+    pub min: u64,
+    /// The largest value accepted: beyond it a run would exhaust the machine.
+    pub max: u64,
 }
 
 /// One experiment and the claims it checks.
@@ -59,12 +79,25 @@ pub struct Context<'a> {
     pub lab_dir: &'a Path,
     /// Where to report progress.
     pub progress: &'a Progress,
+    /// This lab's program, when it runs from its own binary (not from a test
+    /// harness): experiments can start it again in child mode (see [`main`]).
+    pub program: Option<&'a Path>,
+    /// The values of the lab's own options.
+    options: &'a BTreeMap<String, u64>,
     /// Set when this experiment's claims are judged against the machine's
     /// parallel capacity: then [`Context::interleave`] measures it in the same rounds.
     paired: Option<&'a Paired>,
 }
 
 impl Context<'_> {
+    /// The value of the lab's option `name` (declared in [`Lab::options`]).
+    pub fn option(&self, name: &str) -> u64 {
+        match self.options.get(name) {
+            Some(&value) => value,
+            None => panic!("the lab declares no option {name:?} in Lab::options"),
+        }
+    }
+
     /// `full` normally, `quick` with `--quick`.
     pub fn pick<T>(&self, full: T, quick: T) -> T {
         if self.quick { quick } else { full }
@@ -106,19 +139,52 @@ pub struct Args {
     /// List the experiments and their claims, then exit.
     #[arg(long)]
     pub list: bool,
+    /// Values of the lab's own options; those not given take their defaults.
+    #[arg(skip)]
+    pub options: BTreeMap<String, u64>,
 }
+
+/// The environment variable that starts a lab's binary in child mode: with
+/// the value [`CHILD_WAITS_FOR_STDIN`], it prints `ready`, reads its standard
+/// input to the end and exits, measuring nothing. Experiments use it to time and weigh a
+/// freshly started program.
+pub const CHILD_MODE: &str = "LABKIT_CHILD_MODE";
+
+/// See [`CHILD_MODE`].
+pub const CHILD_WAITS_FOR_STDIN: &str = "wait-for-stdin";
+
+/// The running binary, recorded by [`main`]: only a lab's own program may be
+/// started again in child mode.
+static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
 
 /// Runs a lab from the command line; returns 0 if every claim passed or was
 /// skipped, 1 if one failed, 2 on an error.
 pub fn main(lab: Lab) -> ExitCode {
-    let command = Args::command()
+    if std::env::var(CHILD_MODE).as_deref() == Ok(CHILD_WAITS_FOR_STDIN) {
+        println!("ready");
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        return ExitCode::SUCCESS;
+    }
+    if let Ok(program) = std::env::current_exe() {
+        let _ = PROGRAM.set(program);
+    }
+    let mut command = Args::command()
         .name(lab.id)
         .about(format!("{} — {}", lab.id, lab.title))
         .after_help(experiment_list(&lab));
-    let args = match Args::from_arg_matches(&command.get_matches()) {
+    for option in &lab.options {
+        command = command.arg(option_arg(option));
+    }
+    let matches = command.get_matches();
+    let mut args = match Args::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(err) => err.exit(),
     };
+    for option in &lab.options {
+        if let Some(&value) = matches.get_one::<u64>(option.name) {
+            args.options.insert(option.name.to_string(), value);
+        }
+    }
     if args.list {
         println!("{}", experiment_list(&lab));
         return ExitCode::SUCCESS;
@@ -133,6 +199,25 @@ pub fn main(lab: Lab) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn option_arg(option: &LabOption) -> Arg {
+    Arg::new(option.name)
+        .long(option.name)
+        .value_name("N")
+        .help(format!("{} [default: {}]", option.help, option.default))
+        .value_parser(clap::value_parser!(u64).range(option.min..=option.max))
+}
+
+/// The lab's options as given, with the defaults for those not given.
+fn option_values(lab: &Lab, given: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    lab.options
+        .iter()
+        .map(|o| {
+            let value = given.get(o.name).copied().unwrap_or(o.default);
+            (o.name.to_string(), value)
+        })
+        .collect()
 }
 
 fn experiment_list(lab: &Lab) -> String {
@@ -157,6 +242,7 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
     let machine = Machine::detect(python.as_ref().map(|p| p.version.clone()));
     let lab_dir = Path::new(lab.source_dir);
     let progress = Progress::for_stderr();
+    let options = option_values(lab, &args.options);
     let ctx = Context {
         quick: args.quick,
         workers: usize::from(args.workers),
@@ -164,6 +250,8 @@ pub fn run(lab: &Lab, args: &Args) -> Result<LabResults> {
         python: python.as_ref(),
         lab_dir,
         progress: &progress,
+        program: PROGRAM.get().map(PathBuf::as_path),
+        options: &options,
         paired: None,
     };
     println!("{} — {}", lab.id, lab.title);
@@ -478,4 +566,50 @@ pub fn claims_table(claims: &[ClaimResult]) -> Table {
         ]);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_with_an_option() -> Lab {
+        Lab {
+            id: "lab-99",
+            title: "Options",
+            source_dir: ".",
+            experiments: vec![],
+            options: vec![LabOption {
+                name: "size",
+                help: "How big",
+                default: 8,
+                min: 1,
+                max: 64,
+            }],
+        }
+    }
+
+    #[test]
+    fn options_not_given_take_their_defaults() {
+        let lab = lab_with_an_option();
+        assert_eq!(option_values(&lab, &BTreeMap::new())["size"], 8);
+        let given = BTreeMap::from([("size".to_string(), 32)]);
+        assert_eq!(option_values(&lab, &given)["size"], 32);
+    }
+
+    #[test]
+    fn an_option_out_of_its_range_is_a_clap_error_naming_it() {
+        let lab = lab_with_an_option();
+        let command = Args::command().arg(option_arg(&lab.options[0]));
+        for bad in ["0", "65", "lots"] {
+            let err = command
+                .clone()
+                .try_get_matches_from(["lab-99", "--size", bad])
+                .unwrap_err();
+            assert!(err.to_string().contains("--size"), "{err}");
+        }
+        let matches = command
+            .try_get_matches_from(["lab-99", "--size", "64"])
+            .unwrap();
+        assert_eq!(matches.get_one::<u64>("size"), Some(&64));
+    }
 }

@@ -48,6 +48,27 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// The same statistics of every sample multiplied by `factor` (> 0), e.g.
+    /// the time of a batch of 200 operations turned into the time per operation.
+    pub fn scaled(&self, factor: f64) -> Summary {
+        assert!(
+            factor > 0.0,
+            "scaling by {factor} would reorder the samples"
+        );
+        Summary {
+            n: self.n,
+            median: self.median * factor,
+            min: self.min * factor,
+            max: self.max * factor,
+            ci_low: self.ci_low * factor,
+            ci_high: self.ci_high * factor,
+            ci_level: self.ci_level,
+            samples: self.samples.iter().map(|x| x * factor).collect(),
+        }
+    }
+}
+
 fn median_of_sorted(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {
@@ -91,6 +112,15 @@ fn binomial_half(n: usize, i: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaling_scales_every_statistic_and_sample() {
+        let batch = Summary::of(&[2.0, 4.0, 6.0]).unwrap();
+        let each = batch.scaled(0.5);
+        assert_eq!((each.median, each.min, each.max), (2.0, 1.0, 3.0));
+        assert_eq!(each.samples, [1.0, 2.0, 3.0]);
+        assert_eq!(each.ci_level, batch.ci_level);
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -1,12 +1,13 @@
 //! Renders a lab's results as Markdown: one table per experiment, a speedup
-//! chart where there are speedups, the claims with verdicts, and the machine.
+//! chart where there are speedups, bar and line charts where the lab marked
+//! metrics for them, the claims with verdicts, and the machine.
 
-use crate::chart::{self, Bar};
+use crate::chart::{self, Bar, Value};
 use anyhow::Result;
 use labkit::calibrate;
 use labkit::claims::{ClaimResult, Verdict};
 use labkit::format;
-use labkit::results::{ExperimentResult, LabResults, Metric, Mode, Unit};
+use labkit::results::{Chart, ExperimentResult, LabResults, Metric, Mode, Unit};
 use std::fmt::Write;
 
 /// The whole `{{#lab-results}}` block.
@@ -61,6 +62,68 @@ fn experiment_block(results: &LabResults, experiment: &ExperimentResult) -> Resu
             .map(|m| m.value);
         let title = format!("{} — speedup over sequential", experiment.title);
         out += &chart::speedups(&title, &bars, results.workers, capacity)?;
+        out += "\n\n";
+    }
+    out += &bar_charts(experiment)?;
+    out += &line_charts(experiment)?;
+    Ok(out)
+}
+
+/// One chart per unit of the metrics marked [`Chart::Bar`], in their order.
+pub(crate) fn bar_charts(experiment: &ExperimentResult) -> Result<String> {
+    let mut out = String::new();
+    let marked: Vec<&Metric> = experiment
+        .metrics
+        .iter()
+        .filter(|m| m.chart == Some(Chart::Bar))
+        .collect();
+    let mut units: Vec<Unit> = marked.iter().map(|m| m.unit).collect();
+    units.dedup();
+    for unit in units {
+        let values: Vec<Value> = marked
+            .iter()
+            .filter(|m| m.unit == unit)
+            .map(|m| Value::of(m, 0.0))
+            .collect();
+        out += &chart::bars(&experiment.title, unit, &values)?;
+        out += "\n\n";
+    }
+    Ok(out)
+}
+
+/// One chart per (x axis, y unit) of the metrics marked [`Chart::Point`],
+/// with a line per series.
+pub(crate) fn line_charts(experiment: &ExperimentResult) -> Result<String> {
+    type Axes = (String, Unit, Unit);
+    type Lines = Vec<(String, Vec<Value>)>;
+    let mut charts: Vec<(Axes, Lines)> = Vec::new();
+    for metric in &experiment.metrics {
+        let Some(Chart::Point {
+            series,
+            x,
+            x_name,
+            x_unit,
+        }) = &metric.chart
+        else {
+            continue;
+        };
+        let axes = (x_name.clone(), *x_unit, metric.unit);
+        let index = match charts.iter().position(|(a, _)| *a == axes) {
+            Some(index) => index,
+            None => {
+                charts.push((axes, Vec::new()));
+                charts.len() - 1
+            }
+        };
+        let lines = &mut charts[index].1;
+        match lines.iter_mut().find(|(name, _)| name == series) {
+            Some((_, values)) => values.push(Value::of(metric, *x)),
+            None => lines.push((series.clone(), vec![Value::of(metric, *x)])),
+        }
+    }
+    let mut out = String::new();
+    for ((x_name, x_unit, y_unit), lines) in &charts {
+        out += &chart::lines(&experiment.title, (x_name, *x_unit), *y_unit, lines)?;
         out += "\n\n";
     }
     Ok(out)

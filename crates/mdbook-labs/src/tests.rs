@@ -179,3 +179,42 @@ fn the_chart_shows_the_capacity_the_claims_were_judged_against() {
     let text = render::lab_results(&results).unwrap();
     assert!(text.contains("measured capacity: 1.70×"), "{text}");
 }
+
+#[test]
+fn marked_metrics_get_bar_and_line_charts() {
+    let summary = |v: f64| Summary::of(&[v * 0.9, v, v * 1.1]).unwrap();
+    let mut m = Measured::new();
+    m.summary("thread_s", "thread", Unit::Seconds, summary(50e-6))
+        .bar()
+        .summary("fork_s", "fork", Unit::Seconds, summary(400e-6))
+        .bar();
+    for (x, t) in [(1.0, 1e-4), (10.0, 1e-3), (100.0, 1e-2)] {
+        m.summary(&format!("threads_{x}"), "t", Unit::Seconds, summary(t))
+            .at("threads", "created", Unit::Count, x)
+            .summary(
+                &format!("processes_{x}"),
+                "p",
+                Unit::Seconds,
+                summary(t * 5.0),
+            )
+            .at("processes", "created", Unit::Count, x);
+    }
+    let experiment = ExperimentResult {
+        name: "e".into(),
+        title: "Costs".into(),
+        params: m.params,
+        metrics: m.metrics,
+        skipped: None,
+    };
+    let bars = render::bar_charts(&experiment).unwrap();
+    assert_eq!(bars.matches("<svg").count(), 1, "{bars}");
+    assert!(bars.contains("fork: 400 µs"), "{bars}");
+    let lines = render::line_charts(&experiment).unwrap();
+    assert_eq!(lines.matches("<svg").count(), 1, "one chart, two lines");
+    assert!(
+        lines.contains("processes") && lines.contains("created"),
+        "{lines}"
+    );
+    // On a log axis (values span 100×) the ticks read as real values.
+    assert!(lines.contains("1.00 ms"), "{lines}");
+}

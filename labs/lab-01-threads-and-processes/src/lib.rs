@@ -488,6 +488,7 @@ pub fn lab() -> Lab {
         id: "lab-01",
         title: "Threads and processes, first contact",
         source_dir: env!("CARGO_MANIFEST_DIR"),
+        options: vec![],
         experiments: vec![
             Experiment {
                 name: "io",

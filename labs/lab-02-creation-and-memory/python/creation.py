@@ -1,0 +1,64 @@
+"""What starting a thread or a process costs in CPython: threading.Thread and
+multiprocessing.Process (fork and spawn start methods), each started and joined
+with a target that does nothing.
+
+Run it by itself to see the times:
+
+    python3 creation.py
+
+The lab runs it with --json, once per round, and reads the seconds per start + join.
+"""
+
+import argparse
+import json
+import multiprocessing
+import threading
+import time
+
+
+def nothing():
+    pass
+
+
+def thread_once():
+    thread = threading.Thread(target=nothing)
+    thread.start()
+    thread.join()
+
+
+def process_once(context):
+    process = context.Process(target=nothing)
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise SystemExit(f"a child process failed with exit code {process.exitcode}")
+
+
+def seconds_each(operation, count):
+    operation()  # warm-up: imports, the first thread, the resource tracker
+    start = time.perf_counter()
+    for _ in range(count):
+        operation()
+    return (time.perf_counter() - start) / count
+
+
+def measure():
+    fork = multiprocessing.get_context("fork")
+    spawn = multiprocessing.get_context("spawn")
+    return {
+        "thread": seconds_each(thread_once, 200),
+        "fork": seconds_each(lambda: process_once(fork), 20),
+        "spawn": seconds_each(lambda: process_once(spawn), 3),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON for the lab")
+    args = parser.parse_args()
+    times = measure()
+    if args.json:
+        print(json.dumps(times))
+    else:
+        for name, seconds in times.items():
+            print(f"{name:>6}: {seconds * 1e6:10.1f} µs per start + join")

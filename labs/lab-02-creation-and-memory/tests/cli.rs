@@ -1,0 +1,86 @@
+//! Lab 02's command line: its own options, bad values rejected before anything
+//! is spawned, and the JSON it writes.
+
+use std::process::{Command, Output};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab-02"))
+        .args(args)
+        .env("LABKIT_PYTHON", "none")
+        .output()
+        .expect("the lab binary runs")
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[test]
+fn help_lists_the_lab_options_with_their_defaults() {
+    let output = lab(&["--help"]);
+    assert!(output.status.success());
+    let help = text(&output);
+    for expected in [
+        "--idle-threads",
+        "--buffer-mib",
+        "--max-count",
+        "[default: 256]",
+        "cow",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}: {help}");
+    }
+}
+
+#[test]
+fn out_of_range_sizes_and_counts_are_refused_before_measuring() {
+    for args in [
+        &["--max-count", "0"][..],
+        &["--max-count", "100000000"],
+        &["--buffer-mib", "0"],
+        &["--buffer-mib", "1000000"],
+        &["--idle-threads=-3"],
+        &["--idle-threads", "many"],
+    ] {
+        let output = lab(args);
+        let message = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert!(
+            !message.contains("measuring"),
+            "{args:?} measured: {message}"
+        );
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+        let flag = args[0].split('=').next().unwrap();
+        assert!(message.contains(flag), "{flag} is not named: {message}");
+    }
+}
+
+#[test]
+fn json_holds_the_experiments_claims_and_chart_hints() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    let output = lab(&[
+        "--quick",
+        "--only",
+        "scale,python",
+        "--max-count",
+        "20",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let results = labkit::results::LabResults::load(&path).unwrap();
+    let scale = results.experiment("scale").unwrap();
+    let points = scale
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.chart, Some(labkit::results::Chart::Point { .. })))
+        .count();
+    assert_eq!(points, 6, "1, 10 and 20 threads and processes");
+    let python = results.experiment("python").unwrap();
+    assert_eq!(python.skipped.as_deref(), Some("python3 not found"));
+    assert!(
+        text(&output).contains("1 passed, 0 failed, 2 skipped"),
+        "{}",
+        text(&output)
+    );
+}
