@@ -1,0 +1,816 @@
+//! Lab 03 — communication: between threads, and between processes.
+//!
+//! Read this file top to bottom like the chapter. The seed articles say that
+//! threads "share memory and communicate fast and easily" while processes need
+//! "slow and difficult" inter-process communication. This lab measures the
+//! round trip of a small message through every common mechanism, then the
+//! throughput of large messages — moved, copied, shared, and serialized — and
+//! puts CPython's queues beside them.
+
+pub mod exercises;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use labkit::child::fork_child;
+use labkit::memory::{Mapping, page_size};
+use labkit::timing::{Interleaved, Variant};
+use labkit::{Check, Claim, Context, Experiment, Lab, LabOption, Measured, Unit};
+use nix::unistd::pipe;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any side waits for the other before it gives up: a partner that
+/// died must produce an error, never a hang.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+// ANCHOR: spin
+/// Waits until `ready()` is true, spinning on the CPU (a few hundred
+/// nanoseconds of reaction) and yielding it now and then, so that on a busy
+/// machine the partner we wait for gets to run. Fails after [`PATIENCE`].
+pub fn spin_until(ready: impl Fn() -> bool) -> Result<()> {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while !ready() {
+        spins += 1;
+        if spins.is_multiple_of(1024) {
+            if start.elapsed() > PATIENCE {
+                bail!("the partner stopped answering for {PATIENCE:?}");
+            }
+            thread::yield_now();
+        }
+        std::hint::spin_loop();
+    }
+    Ok(())
+}
+// ANCHOR_END: spin
+
+// ANCHOR: thread_round_trips
+/// `count` round trips through two std channels: the main thread sends a
+/// number, the echo thread sends it back plus one. Returns the last number.
+pub fn std_channel_round_trips(count: u64) -> u64 {
+    let (to_echo, echo_inbox) = mpsc::channel::<u64>();
+    let (to_main, main_inbox) = mpsc::channel::<u64>();
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            for n in echo_inbox {
+                if to_main.send(n + 1).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut value = 0;
+        for _ in 0..count {
+            to_echo.send(value).expect("the echo thread is alive");
+            value = main_inbox.recv().expect("the echo thread answers");
+        }
+        // The scope waits for the echo thread, and the echo thread waits
+        // for messages until every sender is gone: drop ours first, or both
+        // wait forever.
+        drop(to_echo);
+        value
+    })
+}
+
+/// The same through crossbeam's channels (bounded, capacity 1).
+pub fn crossbeam_round_trips(count: u64) -> u64 {
+    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<u64>(1);
+    let (to_main, main_inbox) = crossbeam_channel::bounded::<u64>(1);
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            for n in echo_inbox {
+                if to_main.send(n + 1).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut value = 0;
+        for _ in 0..count {
+            to_echo.send(value).expect("the echo thread is alive");
+            value = main_inbox.recv().expect("the echo thread answers");
+        }
+        drop(to_echo); // ends the echo thread's loop (see above)
+        value
+    })
+}
+
+/// The same through one slot guarded by a `Mutex`, with a `Condvar` to wake
+/// whoever's turn it is: what a channel is built from.
+pub fn condvar_round_trips(count: u64) -> u64 {
+    // (value, whose turn: true = the echo thread's)
+    let slot = Mutex::new((0u64, false));
+    let turn_changed = Condvar::new();
+    let take_turn = |mine: bool| {
+        let guard = slot.lock().expect("no thread panics holding the lock");
+        let (mut guard, timeout) = turn_changed
+            .wait_timeout_while(guard, PATIENCE, |(_, echo)| *echo != mine)
+            .expect("no thread panics holding the lock");
+        assert!(!timeout.timed_out(), "the partner stopped answering");
+        guard.0 += u64::from(mine);
+        guard.1 = !mine;
+        turn_changed.notify_one();
+    };
+    thread::scope(|scope| {
+        scope.spawn(|| (0..count).for_each(|_| take_turn(true)));
+        (0..count).for_each(|_| take_turn(false));
+    });
+    slot.into_inner().expect("no thread panicked").0
+}
+
+/// The same through one atomic number, each side spinning until it is its
+/// turn: odd values are the echo thread's, even ones the main thread's.
+pub fn atomic_round_trips(count: u64) -> Result<u64> {
+    let ball = AtomicU64::new(0);
+    thread::scope(|scope| {
+        let echo = scope.spawn(|| pong(&ball, count));
+        let main = ping(&ball, count);
+        echo.join().expect("the echo thread cannot panic")?;
+        main
+    })
+}
+// ANCHOR_END: thread_round_trips
+
+// ANCHOR: atomic_protocol
+/// The main side of the atomic ping-pong: make the number odd (the echo's
+/// turn), wait until it is even again.
+fn ping(ball: &AtomicU64, count: u64) -> Result<u64> {
+    for round in 0..count {
+        ball.store(2 * round + 1, Ordering::Release);
+        spin_until(|| ball.load(Ordering::Acquire) == 2 * round + 2)?;
+    }
+    Ok(ball.load(Ordering::Acquire) / 2)
+}
+
+/// The echo side: wait until the number is odd, make it even.
+fn pong(ball: &AtomicU64, count: u64) -> Result<()> {
+    for round in 0..count {
+        spin_until(|| ball.load(Ordering::Acquire) == 2 * round + 1)?;
+        ball.store(2 * round + 2, Ordering::Release);
+    }
+    Ok(())
+}
+
+// ANCHOR_END: atomic_protocol
+
+// ANCHOR: process_round_trips
+/// The echo side of a byte-stream round trip: `count` times, read 8 bytes
+/// and send back the number plus one.
+///
+/// Why not "until the stream ends"? A forked child inherits *every* file
+/// descriptor of its parent — including the write end of its own input
+/// pipe. While the child holds it, its input never ends, and an echo loop
+/// waiting for end-of-file waits forever (this lab's first version did).
+fn echo_numbers(mut input: impl Read, mut output: impl Write, count: u64) -> i32 {
+    let mut bytes = [0u8; 8];
+    for _ in 0..count {
+        if input.read_exact(&mut bytes).is_err() {
+            return 1;
+        }
+        let reply = (u64::from_le_bytes(bytes) + 1).to_le_bytes();
+        if output.write_all(&reply).is_err() {
+            return 1;
+        }
+    }
+    0
+}
+
+/// The main side: `count` times, send a number and read the reply.
+fn send_numbers(mut output: impl Write, mut input: impl Read, count: u64) -> Result<u64> {
+    let mut value = 0u64;
+    let mut bytes = [0u8; 8];
+    for _ in 0..count {
+        output.write_all(&value.to_le_bytes())?;
+        input
+            .read_exact(&mut bytes)
+            .context("the echo process stopped answering")?;
+        value = u64::from_le_bytes(bytes);
+    }
+    Ok(value)
+}
+
+/// `count` round trips between this process and a forked child, through
+/// two pipes (a pipe carries bytes one way only).
+pub fn pipe_round_trips(count: u64) -> Result<u64> {
+    let (from_main, to_child) = pipe().context("pipe failed")?;
+    let (from_child, to_main) = pipe().context("pipe failed")?;
+    let child =
+        fork_child(move || echo_numbers(File::from(from_main), File::from(to_main), count))?;
+    let value = send_numbers(File::from(to_child), File::from(from_child), count)?;
+    child.wait_success()?;
+    Ok(value)
+}
+
+/// The same through a Unix domain socket pair (one socket carries both ways).
+pub fn socket_round_trips(count: u64) -> Result<u64> {
+    let (main_end, child_end) = UnixStream::pair().context("socketpair failed")?;
+    let child = fork_child(move || match child_end.try_clone() {
+        Ok(reader) => echo_numbers(reader, child_end, count),
+        Err(_) => 1,
+    })?;
+    let reader = main_end.try_clone()?;
+    let value = send_numbers(&main_end, reader, count)?;
+    child.wait_success()?;
+    Ok(value)
+}
+
+/// The atomic ping-pong between processes: the number lives in a shared
+/// anonymous mapping that the forked child inherits — the same memory, not a
+/// copy, so the child's stores are the parent's loads.
+pub fn shared_memory_round_trips(count: u64) -> Result<u64> {
+    let memory = Mapping::shared(page_size())?;
+    let ball = atomic_in(&memory);
+    let child = fork_child(|| i32::from(pong(ball, count).is_err()))?;
+    let value = ping(ball, count)?;
+    child.wait_success()?;
+    Ok(value)
+}
+
+/// An `AtomicU64` at the start of a mapping (page-aligned, so aligned).
+pub fn atomic_in(memory: &Mapping) -> &AtomicU64 {
+    assert!(memory.len() >= 8, "a mapping too small for an AtomicU64");
+    // SAFETY: the mapping is page-aligned, at least 8 bytes, zero-filled (a
+    // valid 0), lives as long as the reference, and is only ever accessed
+    // through atomics while shared.
+    unsafe { &*memory.as_ptr().cast::<AtomicU64>() }
+}
+// ANCHOR_END: process_round_trips
+
+/// The round-trip mechanisms, in the order the table shows them.
+pub const MECHANISMS: [(&str, &str); 7] = [
+    ("atomic spin (threads)", "atomic"),
+    ("crossbeam channel (threads)", "crossbeam"),
+    ("std channel (threads)", "std_channel"),
+    ("Mutex + Condvar (threads)", "condvar"),
+    ("shared memory spin (processes)", "shared_memory"),
+    ("pipe (processes)", "pipe"),
+    ("Unix socket (processes)", "socket"),
+];
+
+/// Runs `count` round trips through the mechanism called `key`, checking
+/// that every message came back.
+pub fn round_trips(key: &str, count: u64) -> Result<()> {
+    let last = match key {
+        "atomic" => atomic_round_trips(count)?,
+        "crossbeam" => crossbeam_round_trips(count),
+        "std_channel" => std_channel_round_trips(count),
+        "condvar" => condvar_round_trips(count),
+        "shared_memory" => shared_memory_round_trips(count)?,
+        "pipe" => pipe_round_trips(count)?,
+        "socket" => socket_round_trips(count)?,
+        other => bail!("no mechanism {other:?}"),
+    };
+    ensure!(last == count, "{key}: {count} round trips returned {last}");
+    Ok(())
+}
+
+// ANCHOR: latency
+/// Round-trip latency of a small message through each mechanism, interleaved.
+/// Each sample is `count` round trips, including starting the partner (a
+/// thread or a fork: under 1% of the sample at these counts).
+pub fn latency(ctx: &Context) -> Result<Measured> {
+    let count = ctx.option("round-trips");
+    let count = ctx.pick(count, count.min(1500));
+    let rounds = ctx.pick(7, 5);
+    let mut variants: Vec<Variant> = MECHANISMS
+        .iter()
+        .map(|&(name, key)| Variant::new(name, move || round_trips(key, count)))
+        .collect();
+    let times = ctx.interleave(rounds, 1, &mut variants)?;
+    let mut m = Measured::new();
+    m.param("round_trips", count).param("rounds", rounds);
+    let each = 1.0 / count as f64;
+    for (name, key) in MECHANISMS {
+        let summary = times.summary(name).scaled(each);
+        m.summary(&format!("{key}_rtt"), name, Unit::Seconds, summary)
+            .bar();
+    }
+    let ratio = |slow: &str, fast: &str| times.speedup(slow, fast);
+    m.summary(
+        "pipe_vs_crossbeam",
+        "pipe ÷ crossbeam channel",
+        Unit::Times,
+        ratio("pipe (processes)", "crossbeam channel (threads)"),
+    )
+    .summary(
+        "pipe_vs_shared_memory",
+        "pipe ÷ shared memory spin",
+        Unit::Times,
+        ratio("pipe (processes)", "shared memory spin (processes)"),
+    )
+    .summary(
+        "shared_memory_vs_atomic",
+        "shared memory spin (processes) ÷ atomic spin (threads)",
+        Unit::Times,
+        ratio("shared memory spin (processes)", "atomic spin (threads)"),
+    );
+    Ok(m)
+}
+// ANCHOR_END: latency
+
+// ANCHOR: move_vs_copy
+/// Moves `payload` to an echo thread and back through channels, `count`
+/// times. Only the `Vec`'s pointer, length and capacity travel: its bytes
+/// stay where they are, whatever their number.
+pub fn move_through_channel(payload: Vec<u8>, count: usize) -> Vec<u8> {
+    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
+    let (to_main, main_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            for message in echo_inbox {
+                if to_main.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut payload = payload;
+        for _ in 0..count {
+            to_echo.send(payload).expect("the echo thread is alive");
+            payload = main_inbox.recv().expect("the echo thread answers");
+        }
+        drop(to_echo); // ends the echo thread's loop
+        payload
+    })
+}
+
+/// Copies `payload` into `copy`, another buffer of this process, `count`
+/// times: the in-process copy bandwidth, the yardstick for everything else.
+pub fn copy_in_process(payload: &[u8], copy: &mut [u8], count: usize) -> u8 {
+    for _ in 0..count {
+        copy.copy_from_slice(std::hint::black_box(payload));
+    }
+    copy[copy.len() - 1]
+}
+
+/// Sends `payload` to a forked child through a byte stream `count` times;
+/// the child reads every message into its own buffer and answers each with
+/// one byte. Every byte is copied twice: into the kernel, and out of it.
+fn copy_through_stream(
+    payload: &[u8],
+    count: usize,
+    (mut to_child, mut from_child): (impl Write, impl Read),
+    (mut child_in, mut child_out): (impl Read, impl Write),
+) -> Result<()> {
+    let size = payload.len();
+    let child = fork_child(move || {
+        let mut message = vec![0u8; size];
+        for _ in 0..count {
+            if child_in.read_exact(&mut message).is_err() || child_out.write_all(&[1]).is_err() {
+                return 1;
+            }
+        }
+        0
+    })?;
+    for _ in 0..count {
+        to_child.write_all(payload)?;
+        from_child
+            .read_exact(&mut [0u8; 1])
+            .context("the reading child stopped answering")?;
+    }
+    child.wait_success()
+}
+
+/// [`copy_through_stream`] over two pipes.
+pub fn copy_through_pipe(payload: &[u8], count: usize) -> Result<()> {
+    let (child_in, to_child) = pipe().context("pipe failed")?;
+    let (from_child, child_out) = pipe().context("pipe failed")?;
+    copy_through_stream(
+        payload,
+        count,
+        (File::from(to_child), File::from(from_child)),
+        (File::from(child_in), File::from(child_out)),
+    )
+}
+
+/// [`copy_through_stream`] over a Unix domain socket pair.
+pub fn copy_through_socket(payload: &[u8], count: usize) -> Result<()> {
+    let (main_end, child_end) = UnixStream::pair().context("socketpair failed")?;
+    let (main_reader, child_reader) = (main_end.try_clone()?, child_end.try_clone()?);
+    copy_through_stream(
+        payload,
+        count,
+        (main_end, main_reader),
+        (child_reader, child_end),
+    )
+}
+
+/// Writes `payload` straight into `data`, memory shared with a forked child,
+/// `count` times, and hands it over with an atomic sequence number; the child
+/// reads the message where it lies (no copy) and answers. One copy per
+/// message, and no kernel in the way.
+pub fn write_into_shared_memory(payload: &[u8], data: &mut Mapping, count: usize) -> Result<()> {
+    ensure!(
+        data.len() >= payload.len(),
+        "the shared buffer is too small"
+    );
+    let control = Mapping::shared(page_size())?;
+    let (sent, read) = (atomic_in(&control), atomic_in_at(&control, 8));
+    let (last, expected) = (payload.len() - 1, payload[payload.len() - 1]);
+    let shared = data.as_ptr() as usize;
+    let child = fork_child(move || {
+        for message in 1..=count as u64 {
+            if spin_until(|| sent.load(Ordering::Acquire) == message).is_err() {
+                return 1;
+            }
+            // SAFETY: inside the mapping; the parent does not write while
+            // `read` < `sent`, and the Acquire load above orders this read
+            // after the parent's copy.
+            if unsafe { *(shared as *const u8).add(last) } != expected {
+                return 2; // the message did not arrive whole
+            }
+            read.store(message, Ordering::Release);
+        }
+        0
+    })?;
+    for message in 1..=count as u64 {
+        data.as_mut_slice()[..payload.len()].copy_from_slice(payload);
+        sent.store(message, Ordering::Release);
+        spin_until(|| read.load(Ordering::Acquire) == message)?;
+    }
+    child.wait_success()
+}
+
+/// The second `AtomicU64` of a mapping, `offset` bytes in.
+fn atomic_in_at(memory: &Mapping, offset: usize) -> &AtomicU64 {
+    assert!(offset.is_multiple_of(8) && memory.len() >= offset + 8);
+    // SAFETY: as in `atomic_in`, at an aligned offset inside the mapping.
+    unsafe { &*memory.as_ptr().add(offset).cast::<AtomicU64>() }
+}
+// ANCHOR_END: move_vs_copy
+
+// ANCHOR: serialize
+/// A message as a program would send it: numbers, not raw bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Which message this is.
+    pub id: u64,
+    /// Its payload: `size / 4` numbers.
+    pub values: Vec<u32>,
+}
+
+impl Message {
+    /// A message of about `size` bytes in memory, with varied numbers (so
+    /// that neither format can shortcut zeros).
+    pub fn of_size(size: usize) -> Message {
+        let values = (0..size / 4)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761))
+            .collect();
+        Message { id: 7, values }
+    }
+}
+
+/// Encodes and decodes `message` as JSON, `count` times: what a process must
+/// do to send structured data that a thread would simply move.
+pub fn json_round_trip(message: &Message, count: usize) -> Result<()> {
+    for _ in 0..count {
+        let bytes = serde_json::to_vec(message)?;
+        let back: Message = serde_json::from_slice(&bytes)?;
+        ensure!(back.values.len() == message.values.len(), "JSON lost data");
+    }
+    Ok(())
+}
+
+/// The same with postcard, a compact binary serde format.
+pub fn postcard_round_trip(message: &Message, count: usize) -> Result<()> {
+    for _ in 0..count {
+        let bytes = postcard::to_allocvec(message)?;
+        let back: Message = postcard::from_bytes(&bytes)?;
+        ensure!(
+            back.values.len() == message.values.len(),
+            "postcard lost data"
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: serialize
+
+/// The message sizes [`throughput`] uses: 1 KiB, 16 KiB, … (×16) up to `max`.
+pub fn message_sizes(max: usize) -> Vec<usize> {
+    let mut sizes: Vec<usize> = std::iter::successors(Some(1024usize), |s| Some(s * 16))
+        .take_while(|&s| s < max)
+        .collect();
+    sizes.push(max);
+    sizes
+}
+
+/// How many messages of `size` one sample sends: about `budget` bytes in all,
+/// at most 1000, and at least 8 so that setting up (a fork, the receiver's
+/// first page faults) is a small part of the sample.
+fn messages(size: usize, budget: usize) -> usize {
+    (budget / size).clamp(8, 1000)
+}
+
+/// Buffers for one message size, made before timing: the payload (which
+/// forked children do not inherit: they never read it, and a smaller parent
+/// forks faster), the in-process copy's destination, and the shared memory.
+struct Buffers {
+    payload: Mapping,
+    copy: Vec<u8>,
+    shared: Mapping,
+    message: Message,
+}
+
+impl Buffers {
+    fn new(size: usize) -> Result<Buffers> {
+        let mut payload = Mapping::private(size)?;
+        payload.as_mut_slice().fill(1);
+        payload.inherit_on_fork(false)?;
+        let mut shared = Mapping::shared(size)?;
+        shared.as_mut_slice().fill(0); // fault its pages in now, not while timed
+        Ok(Buffers {
+            payload,
+            copy: vec![0; size],
+            shared,
+            message: Message::of_size(size.min(SERIALIZE_MAX)),
+        })
+    }
+}
+
+/// The throughput methods: name, metric key, and whether it serializes
+/// (serializing is slow, so it gets a smaller byte budget and stops at 4 MiB).
+const METHODS: [(&str, &str, bool); 7] = [
+    ("move through a channel (threads)", "channel", false),
+    ("copy in one process", "copy", false),
+    ("shared memory (processes)", "shared", false),
+    ("pipe (processes)", "pipe", false),
+    ("Unix socket (processes)", "socket", false),
+    ("postcard encode + decode", "postcard", true),
+    ("JSON encode + decode", "json", true),
+];
+
+/// Largest message the serializing methods encode.
+const SERIALIZE_MAX: usize = 4 << 20;
+
+// ANCHOR: throughput
+/// Throughput of large messages, by size and method, interleaved.
+pub fn throughput(ctx: &Context) -> Result<Measured> {
+    let max = (ctx.option("max-size-mib") as usize) << 20;
+    let max = ctx.pick(max, max.min(4 << 20));
+    let budget = ctx.pick(64 << 20, 16 << 20);
+    let rounds = ctx.pick(5, 3);
+    let sizes = message_sizes(max);
+    let mut buffers: Vec<Buffers> = sizes
+        .iter()
+        .map(|&s| Buffers::new(s))
+        .collect::<Result<_>>()?;
+    let mut plan = Vec::new(); // (variant name, method key, size, messages)
+    for &size in &sizes {
+        for (name, key, serializes) in METHODS {
+            if serializes && size > SERIALIZE_MAX {
+                continue;
+            }
+            let count = match (key, serializes) {
+                ("channel", _) => 1000, // the cost does not grow with the size
+                // Serializing is slow: a sixteenth of the bytes, and no minimum.
+                (_, true) => (budget / 16 / size).clamp(1, 1000),
+                (_, false) => messages(size, budget),
+            };
+            plan.push((format!("{name}, {size} B"), key, size, count));
+        }
+    }
+    let mut variants = Vec::new();
+    for (size, buffers) in sizes.iter().zip(&mut buffers) {
+        let Buffers {
+            payload,
+            copy,
+            shared,
+            message,
+        } = buffers;
+        let (payload, message) = (&*payload, &*message);
+        let mut moved = Some(payload.as_slice().to_vec());
+        let (mut copy, mut shared) = (Some(copy), Some(shared));
+        for (name, key, _, count) in plan.iter().filter(|p| p.2 == *size) {
+            let count = *count;
+            let work: Box<dyn FnMut() -> Result<()>> = match *key {
+                "channel" => {
+                    let mut moved = moved.take();
+                    Box::new(move || {
+                        moved = Some(move_through_channel(moved.take().expect("returned"), count));
+                        Ok(())
+                    })
+                }
+                "copy" => {
+                    let copy = copy.take().expect("one copy variant per size");
+                    Box::new(move || {
+                        copy_in_process(payload.as_slice(), copy, count);
+                        Ok(())
+                    })
+                }
+                "shared" => {
+                    let shared = shared.take().expect("one shared variant per size");
+                    Box::new(move || write_into_shared_memory(payload.as_slice(), shared, count))
+                }
+                "pipe" => Box::new(move || copy_through_pipe(payload.as_slice(), count)),
+                "socket" => Box::new(move || copy_through_socket(payload.as_slice(), count)),
+                "postcard" => Box::new(move || postcard_round_trip(message, count)),
+                _ => Box::new(move || json_round_trip(message, count)),
+            };
+            variants.push(Variant::new(name, work));
+        }
+    }
+    let times = ctx.interleave(rounds, 1, &mut variants)?;
+    drop(variants);
+    let mut m = Measured::new();
+    m.param("max_size", max).param("rounds", rounds);
+    for (name, key, size, count) in &plan {
+        let rate = bytes_per_second(&times, name, *size, *count);
+        let series = METHODS
+            .iter()
+            .find(|method| method.1 == *key)
+            .expect("a method")
+            .0;
+        m.summary(&format!("{key}_{size}"), name, Unit::BytesPerSecond, rate)
+            .at(series, "message size", Unit::Bytes, *size as f64);
+    }
+    let at = |key: &str, size: usize| {
+        let (name, _, _, count) = plan
+            .iter()
+            .find(|p| p.1 == key && p.2 == size)
+            .expect("a planned variant");
+        (name.as_str(), *count)
+    };
+    let (small, large) = (sizes[0], max);
+    m.summary(
+        "channel_large_vs_small",
+        "time to move the largest ÷ the smallest Vec",
+        Unit::Times,
+        per_message_ratio(&times, at("channel", large), at("channel", small)),
+    )
+    .summary(
+        "shared_vs_copy",
+        "shared memory ÷ in-process copy throughput, largest size",
+        Unit::Times,
+        per_message_ratio(&times, at("copy", large), at("shared", large)),
+    )
+    .summary(
+        "shared_vs_pipe",
+        "shared memory ÷ pipe throughput, largest size",
+        Unit::Times,
+        per_message_ratio(&times, at("pipe", large), at("shared", large)),
+    );
+    let serialized = max.min(SERIALIZE_MAX);
+    m.summary(
+        "pipe_vs_json",
+        "pipe ÷ JSON throughput, 4 MiB or the largest size",
+        Unit::Times,
+        per_message_ratio(&times, at("json", serialized), at("pipe", serialized)),
+    );
+    Ok(m)
+}
+// ANCHOR_END: throughput
+
+/// Bytes per second of one variant, round by round.
+fn bytes_per_second(
+    times: &Interleaved,
+    name: &str,
+    size: usize,
+    count: usize,
+) -> labkit::stats::Summary {
+    let rates: Vec<f64> = times
+        .seconds(name)
+        .iter()
+        .map(|s| (size * count) as f64 / s)
+        .collect();
+    labkit::stats::Summary::of(&rates).expect("every round produced a time")
+}
+
+/// Per round, the time per message of `slow` ÷ that of `fast`.
+fn per_message_ratio(
+    times: &Interleaved,
+    (slow, slow_count): (&str, usize),
+    (fast, fast_count): (&str, usize),
+) -> labkit::stats::Summary {
+    let ratios: Vec<f64> = times
+        .seconds(slow)
+        .iter()
+        .zip(times.seconds(fast))
+        .map(|(s, f)| (s / slow_count as f64) / (f / fast_count as f64))
+        .collect();
+    labkit::stats::Summary::of(&ratios).expect("every round produced a time")
+}
+
+// ANCHOR: python
+/// CPython's round trips: `queue.Queue` between threads, and
+/// `multiprocessing.Queue` and `Pipe` between processes (fork start method).
+/// One run of `round_trip.py` per round.
+pub fn python_round_trips(ctx: &Context) -> Result<Measured> {
+    let Some(python) = ctx.python else {
+        return Ok(Measured::skipped("python3 not found"));
+    };
+    let script = ctx.lab_dir.join("python").join("round_trip.py");
+    let count = ctx.pick(2000, 500);
+    let names = ["queue", "mp_queue", "mp_pipe"];
+    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let args = ["--json".to_string(), format!("--count={count}")];
+    let mut one_run = [Variant::new("round_trip.py", || {
+        let json = python.run_json(&script, &args, Duration::from_secs(120))?;
+        for (name, list) in names.iter().zip(&mut seconds) {
+            let value = json[name]
+                .as_f64()
+                .with_context(|| format!("round_trip.py printed no time for {name:?}"))?;
+            list.push(value);
+        }
+        Ok(())
+    })];
+    let rounds = ctx.pick(5, 3);
+    ctx.interleave(rounds, 0, &mut one_run)?;
+    drop(one_run); // it borrowed `seconds` to fill it
+    let times = Interleaved::from_rounds(names.iter().map(|n| n.to_string()).collect(), seconds);
+    let mut m = Measured::new();
+    m.param("python", python.version.clone())
+        .param("round_trips", count)
+        .param("rounds", rounds);
+    m.summary(
+        "queue_rtt",
+        "queue.Queue (threads)",
+        Unit::Seconds,
+        times.summary("queue"),
+    )
+    .bar()
+    .summary(
+        "mp_pipe_rtt",
+        "multiprocessing.Pipe (processes)",
+        Unit::Seconds,
+        times.summary("mp_pipe"),
+    )
+    .bar()
+    .summary(
+        "mp_queue_rtt",
+        "multiprocessing.Queue (processes)",
+        Unit::Seconds,
+        times.summary("mp_queue"),
+    )
+    .bar()
+    .summary(
+        "mp_queue_vs_queue",
+        "multiprocessing.Queue ÷ queue.Queue",
+        Unit::Times,
+        times.speedup("mp_queue", "queue"),
+    )
+    .summary(
+        "mp_pipe_vs_queue",
+        "multiprocessing.Pipe ÷ queue.Queue",
+        Unit::Times,
+        times.speedup("mp_pipe", "queue"),
+    );
+    Ok(m)
+}
+// ANCHOR_END: python
+
+// ANCHOR: claims
+/// The lab: its options, its experiments and the claims each one checks.
+pub fn lab() -> Lab {
+    Lab {
+        id: "lab-03",
+        title: "Communication: between threads, between processes",
+        source_dir: env!("CARGO_MANIFEST_DIR"),
+        options: vec![
+            LabOption { name: "round-trips", help: "Round trips per latency sample", default: 5000, min: 10, max: 1_000_000 },
+            LabOption { name: "max-size-mib", help: "Largest message in the throughput experiment, in MiB", default: 64, min: 1, max: 1024 },
+        ],
+        experiments: vec![
+            Experiment {
+                name: "latency",
+                title: "Round trip of a small message",
+                run: latency,
+                claims: vec![
+                    Claim::new("channel-vs-pipe", "pipe_vs_crossbeam", Check::AtLeast(1.5),
+                        "A crossbeam channel round trip between threads is at least 1.5× faster than a pipe round trip between processes."),
+                    Claim::new("shared-vs-pipe-latency", "pipe_vs_shared_memory", Check::AtLeast(2.0),
+                        "Between processes, spinning on an atomic in shared memory is at least 2× faster than a pipe round trip."),
+                    Claim::new("shared-as-fast-as-threads", "shared_memory_vs_atomic", Check::AtMost(2.0),
+                        "Processes spinning on shared memory are no more than 2× slower than threads spinning on an atomic: the same hardware does the talking."),
+                ],
+            },
+            Experiment {
+                name: "throughput",
+                title: "Throughput of large messages",
+                run: throughput,
+                claims: vec![
+                    Claim::new("move-is-o1", "channel_large_vs_small", Check::AtMost(3.0),
+                        "Moving the largest Vec through a channel costs about the same as moving a 1 KiB one (at most 3×): only a pointer moves."),
+                    Claim::new("shared-bandwidth", "shared_vs_copy", Check::AtLeast(0.5),
+                        "Writing into memory shared with another process reaches at least half the in-process copy bandwidth."),
+                    Claim::new("shared-vs-pipe", "shared_vs_pipe", Check::AtLeast(2.0),
+                        "For large messages, shared memory carries at least 2× the throughput of a pipe (which copies every byte twice)."),
+                    Claim::new("serializing-costs", "pipe_vs_json", Check::AtLeast(10.0),
+                        "Encoding and decoding JSON is at least 10× slower than pushing the same bytes through a pipe: structured data costs most in the serializing."),
+                ],
+            },
+            Experiment {
+                name: "python",
+                title: "CPython: queues between threads and processes",
+                run: python_round_trips,
+                claims: vec![
+                    Claim::new("py-queues", "mp_queue_vs_queue", Check::AtLeast(1.5),
+                        "In CPython, a multiprocessing.Queue round trip between processes costs at least 1.5× a queue.Queue round trip between threads.")
+                        .needs_python(),
+                ],
+            },
+        ],
+    }
+}
+// ANCHOR_END: claims

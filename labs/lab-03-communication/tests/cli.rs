@@ -1,0 +1,83 @@
+//! Lab 03's command line: its own options, bad values refused before
+//! anything is spawned, and the JSON it writes.
+
+use std::process::{Command, Output};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab-03"))
+        .args(args)
+        .env("LABKIT_PYTHON", "none")
+        .output()
+        .expect("the lab binary runs")
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[test]
+fn help_lists_the_lab_options() {
+    let output = lab(&["--help"]);
+    assert!(output.status.success());
+    let help = text(&output);
+    for expected in [
+        "--round-trips",
+        "--max-size-mib",
+        "[default: 64]",
+        "throughput",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}: {help}");
+    }
+}
+
+#[test]
+fn out_of_range_sizes_and_counts_are_refused_before_measuring() {
+    for args in [
+        &["--round-trips", "0"][..],
+        &["--round-trips", "99999999999"],
+        &["--max-size-mib", "0"],
+        &["--max-size-mib", "4096"],
+        &["--max-size-mib", "big"],
+    ] {
+        let output = lab(args);
+        let message = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert!(
+            !message.contains("measuring"),
+            "{args:?} measured: {message}"
+        );
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+        assert!(
+            message.contains(args[0]),
+            "{} is not named: {message}",
+            args[0]
+        );
+    }
+}
+
+#[test]
+fn a_latency_run_writes_its_results_and_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    let output = lab(&[
+        "--quick",
+        "--only",
+        "latency,python",
+        "--round-trips",
+        "300",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.code().is_some_and(|c| c < 2),
+        "{}",
+        text(&output)
+    );
+    let results = labkit::results::LabResults::load(&path).unwrap();
+    let latency = results.experiment("latency").unwrap();
+    assert_eq!(latency.params["round_trips"], 300);
+    let bars = latency.metrics.iter().filter(|m| m.chart.is_some()).count();
+    assert_eq!(bars, 7, "one bar per mechanism");
+    assert_eq!(results.claims.len(), 4);
+    assert!(text(&output).contains("1 skipped"), "{}", text(&output));
+}

@@ -1,0 +1,63 @@
+//! Graded tests for lab 03's exercises that only instructors see: the student
+//! edition does not contain this file.
+
+use lab_03::exercises::{SharedCounter, move_through_a_thread, ping_pong_over_pipes};
+use labkit::child::fork_child;
+
+#[test]
+fn an_empty_vec_travels_too() {
+    let (data, _) = move_through_a_thread(Vec::new());
+    assert!(data.is_empty());
+}
+
+#[test]
+fn zero_rounds_is_no_error_and_no_hang() {
+    assert_eq!(ping_pong_over_pipes(0).unwrap().last, 0);
+}
+
+#[test]
+fn the_ping_pong_partner_is_a_forked_child() {
+    // Pids are handed out in increasing order (until they wrap): a child
+    // forked between two probes gets a pid between theirs.
+    let probe = || {
+        let child = fork_child(|| 0).unwrap();
+        let pid = child.pid().as_raw();
+        child.wait_success().unwrap();
+        pid
+    };
+    let first = probe();
+    let partner = ping_pong_over_pipes(3).unwrap().child.as_raw();
+    let last = probe();
+    if last > first {
+        assert!(
+            (first..last).contains(&partner),
+            "pid {partner} was not forked here"
+        );
+    }
+}
+
+#[test]
+fn threads_and_children_add_to_the_same_counter_at_once() {
+    let counter = SharedCounter::new().unwrap();
+    let child = fork_child(|| {
+        for _ in 0..50_000 {
+            counter.add(1);
+        }
+        0
+    })
+    .unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| (0..50_000).for_each(|_| counter.add(1)));
+        (0..50_000).for_each(|_| counter.add(1));
+    });
+    child.wait_success().unwrap();
+    assert_eq!(counter.get(), 150_000);
+}
+
+#[test]
+fn two_counters_are_independent() {
+    let (a, b) = (SharedCounter::new().unwrap(), SharedCounter::new().unwrap());
+    a.add(1);
+    b.add(10);
+    assert_eq!((a.get(), b.get()), (1, 10));
+}
