@@ -190,13 +190,25 @@ impl Axis {
         }
     }
 
+    /// Powers of two for sizes (ticks at 1 KiB, 1 MiB…), of ten otherwise.
+    fn base(self) -> f64 {
+        match self.unit {
+            Unit::Bytes | Unit::BytesPerSecond => 2.0,
+            _ => 10.0,
+        }
+    }
+
     fn position(self, value: f64) -> f64 {
-        if self.log { value.log10() } else { value }
+        if self.log {
+            value.log(self.base())
+        } else {
+            value
+        }
     }
 
     fn label(self, position: f64) -> String {
         let value = if self.log {
-            10f64.powf(position)
+            self.base().powf(position)
         } else {
             position
         };
@@ -299,12 +311,16 @@ pub fn lines(
     Ok(finish(svg))
 }
 
-const SERIES: [RGBColor; 5] = [
+/// Line colours, distinct enough to tell seven lines apart.
+const SERIES: [RGBColor; 8] = [
     BAR,
     CAPACITY,
     IDEAL,
     RGBColor(128, 0, 128),
     RGBColor(178, 34, 34),
+    RGBColor(0, 0, 0),
+    RGBColor(218, 165, 32),
+    RGBColor(0, 139, 139),
 ];
 
 fn draw_lines(
