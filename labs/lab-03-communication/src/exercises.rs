@@ -112,6 +112,7 @@ pub struct SharedCounter {
     // solution:begin
     memory: Mapping,
     // solution:end
+    // starter: // your fields: where the number lives
 }
 
 impl SharedCounter {
@@ -146,4 +147,5 @@ impl SharedCounter {
         crate::atomic_in(&self.memory)
     }
     // solution:end
+    // starter: // helper methods of your own may go here
 }
