@@ -51,6 +51,10 @@ pub enum Needs {
     Cores(usize),
     /// A working python3.
     Python3,
+    /// Two processes really running at once while it was measured: the
+    /// parallel capacity measured in the same rounds reached its floor.
+    /// (Spinning partners, for example, are fast only when each has a core.)
+    Parallel,
 }
 
 impl Claim {
@@ -79,6 +83,21 @@ impl Claim {
     pub fn needs_python(mut self) -> Claim {
         self.needs.push(Needs::Python3);
         self
+    }
+
+    /// The claim holds only while two processes really run at once: it is
+    /// checked against a measurement whose rounds also measured the parallel
+    /// capacity, and skipped (after re-measuring) when that was too low.
+    pub fn needs_parallel(mut self) -> Claim {
+        self.needs.push(Needs::Cores(2));
+        self.needs.push(Needs::Parallel);
+        self
+    }
+
+    /// Whether its experiment must measure the parallel capacity in the same
+    /// rounds (see `runner::Context::interleave`).
+    pub fn judged_by_capacity(&self) -> bool {
+        matches!(self.check, Check::OfCapacity(_)) || self.needs.contains(&Needs::Parallel)
     }
 }
 
@@ -224,6 +243,18 @@ pub fn evaluate(
     };
     result.value = Some(metric.value);
     result.unit = Some(metric.unit);
+    if claim.needs.contains(&Needs::Parallel)
+        && let Some(outcome) = too_little_parallelism(here)
+    {
+        match outcome {
+            Outcome::Untestable(reason) => result.reason = Some(reason),
+            Outcome::Broken(reason) | Outcome::Checked(_, _, reason) => {
+                result.verdict = Verdict::Fail;
+                result.reason = Some(reason);
+            }
+        }
+        return result;
+    }
     let (holds, threshold, rule) = match apply(claim.check, metric.value, metric.unit, here) {
         Outcome::Checked(holds, threshold, rule) => (holds, threshold, rule),
         Outcome::Untestable(reason) => {
@@ -256,6 +287,32 @@ fn unmet_need(needs: &[Needs], here: &Conditions) -> Option<String> {
         }
         Needs::Python3 if !here.python3 => Some("python3 not found".to_string()),
         _ => None,
+    })
+}
+
+/// Why two processes did not really run at once while this was measured, if
+/// they did not: the capacity measured in the same rounds was under its floor.
+fn too_little_parallelism(here: &Conditions) -> Option<Outcome> {
+    let processes = here.parallel_processes();
+    if processes < 2 {
+        return Some(Outcome::Untestable(format!(
+            "needs 2 processes running at once; --workers {} measures no parallel capacity",
+            here.workers
+        )));
+    }
+    let Some(capacity) = here.capacity else {
+        return Some(Outcome::Broken(
+            "the machine's parallel capacity was not calibrated".into(),
+        ));
+    };
+    let floor = capacity_floor(processes);
+    (capacity < floor).then(|| {
+        let show = |v: f64| format::value(v, Unit::Times);
+        Outcome::Untestable(format!(
+            "{LOW_CAPACITY}: {processes} processes ran only {} faster than one while this was measured (a test needs ≥ {})",
+            show(capacity),
+            show(floor)
+        ))
     })
 }
 
@@ -295,23 +352,13 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
             (value >= t, Some(t), rule)
         }
         Check::OfCapacity(fraction) => {
-            let Some(capacity) = here.capacity else {
-                return Outcome::Broken(
-                    "the machine's parallel capacity was not calibrated".into(),
-                );
-            };
             if here.workers < 2 {
                 return Outcome::Untestable(one_worker(here.workers));
             }
-            let processes = here.parallel_processes();
-            let floor = capacity_floor(processes);
-            if capacity < floor {
-                return Outcome::Untestable(format!(
-                    "{LOW_CAPACITY}: {processes} processes ran only {} faster than one while this was measured (a test needs ≥ {})",
-                    show(capacity),
-                    show(floor)
-                ));
+            if let Some(outcome) = too_little_parallelism(here) {
+                return outcome;
             }
+            let capacity = here.capacity.expect("checked by too_little_parallelism");
             let t = fraction * capacity;
             let rule = format!(
                 "≥ {} ({:.0}% of this machine's measured {} capacity)",
@@ -347,6 +394,35 @@ mod tests {
     fn verdict(check: Check, value: f64, here: &Conditions) -> Verdict {
         let claim = Claim::new("c", "x", check, "a claim");
         evaluate(&claim, "e", &measured(value, Unit::Times), here).verdict
+    }
+
+    #[test]
+    fn a_claim_that_needs_parallelism_is_checked_only_with_enough_capacity() {
+        let claim = Claim::new("c", "x", Check::AtLeast(2.0), "s").needs_parallel();
+        assert!(claim.judged_by_capacity());
+        let check = |value: f64, here: &Conditions| {
+            evaluate(&claim, "e", &measured(value, Unit::Times), here)
+        };
+        assert_eq!(check(3.0, &TWO_CORES).verdict, Verdict::Pass);
+        assert_eq!(check(1.5, &TWO_CORES).verdict, Verdict::Fail);
+        let busy = Conditions {
+            capacity: Some(1.2),
+            ..TWO_CORES
+        };
+        let skipped = check(3.0, &busy);
+        assert_eq!(skipped.verdict, Verdict::Skipped);
+        assert!(skipped.reason.unwrap().starts_with(LOW_CAPACITY));
+        let one_core = Conditions {
+            cores: 1,
+            capacity: None,
+            ..TWO_CORES
+        };
+        assert_eq!(check(3.0, &one_core).verdict, Verdict::Skipped);
+        let uncalibrated = Conditions {
+            capacity: None,
+            ..TWO_CORES
+        };
+        assert_eq!(check(3.0, &uncalibrated).verdict, Verdict::Fail);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the claims (re-measuring a failing one), print tables, write JSON.
 
 use crate::calibrate::{self, Paired};
-use crate::claims::{Check, Claim, ClaimResult, Conditions, LOW_CAPACITY, Verdict, evaluate};
+use crate::claims::{Claim, ClaimResult, Conditions, LOW_CAPACITY, Verdict, evaluate};
 use crate::format;
 use crate::machine::Machine;
 use crate::progress::Progress;
@@ -354,10 +354,7 @@ fn select<'a>(lab: &'a Lab, only: &[String]) -> Result<Vec<&'a Experiment>> {
 
 /// Whether a claim of this experiment is judged against the machine's capacity.
 fn judged_by_capacity(experiment: &Experiment) -> bool {
-    experiment
-        .claims
-        .iter()
-        .any(|c| matches!(c.check, Check::OfCapacity(_)))
+    experiment.claims.iter().any(Claim::judged_by_capacity)
 }
 
 fn run_calibration(ctx: &Context) -> Result<Measured> {

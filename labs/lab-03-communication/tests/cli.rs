@@ -78,6 +78,11 @@ fn a_latency_run_writes_its_results_and_verdicts() {
     assert_eq!(latency.params["round_trips"], 300);
     let bars = latency.metrics.iter().filter(|m| m.chart.is_some()).count();
     assert_eq!(bars, 7, "one bar per mechanism");
-    assert_eq!(results.claims.len(), 4);
-    assert!(text(&output).contains("1 skipped"), "{}", text(&output));
+    assert_eq!(results.claims.len(), 5);
+    // Whether the latency claims pass depends on the machine at that moment
+    // (the test suite runs beside other tests); the CPython claim's verdict
+    // does not.
+    let python = results.claims.iter().find(|c| c.id == "py-queues").unwrap();
+    assert_eq!(python.verdict, labkit::claims::Verdict::Skipped);
+    assert_eq!(python.reason.as_deref(), Some("python3 not found"));
 }
