@@ -11,8 +11,18 @@ use std::time::Duration;
 
 const LAB: &str = env!("CARGO_BIN_EXE_lab-02");
 
+/// Tests that count this process's threads or weigh its memory run one at a
+/// time, and so do the tests that start threads or allocate: libtest runs
+/// tests in parallel threads of one process, which would show up in the counts.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn every_way_of_starting_work_works() {
+    let _alone = alone();
     spawn_and_join_thread();
     spawn_and_join_scoped_thread();
     run_rayon_task();
@@ -31,6 +41,7 @@ fn a_program_that_fails_or_is_missing_is_an_error() {
 
 #[test]
 fn idle_threads_weigh_kilobytes_and_reserve_their_stacks() {
+    let _alone = alone();
     let (resident, reserved) = idle_thread_memory(50).unwrap();
     assert!(resident < 256.0 * 1024.0, "resident per thread {resident}");
     assert!(
@@ -41,6 +52,7 @@ fn idle_threads_weigh_kilobytes_and_reserve_their_stacks() {
 
 #[test]
 fn an_idle_child_and_a_new_program_can_be_weighed() {
+    let _alone = alone();
     let child = idle_child_memory().unwrap();
     assert!(child.private > 0 && child.pss >= child.private, "{child:?}");
     let program = idle_program_memory(Path::new(LAB)).unwrap();
@@ -52,6 +64,7 @@ fn an_idle_child_and_a_new_program_can_be_weighed() {
 
 #[test]
 fn copy_on_write_copies_only_the_pages_written() {
+    let _alone = alone();
     let mut buffer = Mapping::private(8 << 20).unwrap();
     buffer.as_mut_slice().fill(1);
     let none = child_writes(&mut buffer, 0).unwrap();
@@ -78,6 +91,7 @@ fn write_pages_touches_every_step_th_page() {
 
 #[test]
 fn threads_and_processes_are_created_and_finished() {
+    let _alone = alone();
     create_threads(20);
     create_processes(20).unwrap();
 }
@@ -98,6 +112,7 @@ fn the_process_limit_is_checked_before_spawning() {
 
 #[test]
 fn a_failing_child_midway_leaves_no_child_behind() {
+    let _alone = alone();
     // In a forked test process, which has no other children to confuse the
     // count: child 0 fails at once, the others would sleep for a minute.
     let probe = labkit::child::fork_child(|| {
