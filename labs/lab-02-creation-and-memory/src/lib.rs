@@ -149,25 +149,34 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
         let each = times.summary(name).scaled(1.0 / batch as f64);
         m.summary(key, name, Unit::Seconds, each).bar();
     }
-    let per_op = |name: &str| batches.iter().find(|b| b.0 == name).map(|b| b.2 as f64);
-    let ratio = |slow: &str, fast: &str| -> Option<labkit::stats::Summary> {
-        let scale = per_op(fast)? / per_op(slow)?;
-        Some(times.speedup(slow, fast).scaled(scale))
+    // A ratio of per-operation costs, round by round: the ratio of the two
+    // batches' times, scaled by their sizes.
+    let batch = |name: &str| {
+        batches
+            .iter()
+            .find(|b| b.0 == name)
+            .map_or(1.0, |b| b.2 as f64)
     };
-    if let Some(r) = ratio("fork", "thread") {
-        m.summary("fork_vs_thread", "fork ÷ thread", Unit::Times, r);
-    }
-    if let Some(r) = ratio("new program (true)", "fork") {
-        m.summary(
-            "program_vs_fork",
-            "new program (true) ÷ fork",
-            Unit::Times,
-            r,
-        );
-    }
-    if let Some(r) = ratio("thread", "rayon task") {
-        m.summary("thread_vs_rayon", "thread ÷ rayon task", Unit::Times, r);
-    }
+    let ratio =
+        |slow: &str, fast: &str| times.speedup(slow, fast).scaled(batch(fast) / batch(slow));
+    m.summary(
+        "fork_vs_thread",
+        "fork ÷ thread",
+        Unit::Times,
+        ratio("fork", "thread"),
+    )
+    .summary(
+        "program_vs_fork",
+        "new program (true) ÷ fork",
+        Unit::Times,
+        ratio("new program (true)", "fork"),
+    )
+    .summary(
+        "thread_vs_rayon",
+        "thread ÷ rayon task",
+        Unit::Times,
+        ratio("thread", "rayon task"),
+    );
     Ok(m)
 }
 // ANCHOR_END: creation

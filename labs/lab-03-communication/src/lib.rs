@@ -563,30 +563,86 @@ fn messages(size: usize, budget: usize) -> usize {
     (budget / size).clamp(8, 1000)
 }
 
-/// Buffers for one message size, made before timing: the payload (which
-/// forked children do not inherit: they never read it, and a smaller parent
-/// forks faster), the in-process copy's destination, and the shared memory.
-struct Buffers {
-    payload: Mapping,
-    copy: Vec<u8>,
-    shared: Mapping,
-    message: Message,
+/// A payload of `size` bytes, made before timing. Forked children do not
+/// inherit it (`MADV_DONTFORK`): they never read it, and a smaller parent
+/// forks faster.
+fn payload(size: usize) -> Result<Mapping> {
+    let mut payload = Mapping::private(size)?;
+    payload.as_mut_slice().fill(1);
+    payload.inherit_on_fork(false)?;
+    Ok(payload)
 }
 
-impl Buffers {
-    fn new(size: usize) -> Result<Buffers> {
-        let mut payload = Mapping::private(size)?;
-        payload.as_mut_slice().fill(1);
-        payload.inherit_on_fork(false)?;
-        let mut shared = Mapping::shared(size)?;
-        shared.as_mut_slice().fill(0); // fault its pages in now, not while timed
-        Ok(Buffers {
-            payload,
-            copy: vec![0; size],
-            shared,
-            message: Message::of_size(size.min(SERIALIZE_MAX)),
-        })
+/// What one timed sample of `method` does: send `count` messages of
+/// `payload` (or encode `message`). What the method needs besides — a `Vec`
+/// to move, a destination, shared memory — is made here, before timing.
+fn sample<'a>(
+    method: &str,
+    count: usize,
+    payload: &'a [u8],
+    message: &'a Message,
+) -> Result<Box<dyn FnMut() -> Result<()> + 'a>> {
+    Ok(match method {
+        "channel" => {
+            let mut moved = Some(payload.to_vec());
+            Box::new(move || {
+                let vec = moved.take().expect("it came back last time");
+                moved = Some(move_through_channel(vec, count));
+                Ok(())
+            })
+        }
+        "copy" => {
+            let mut copy = vec![1u8; payload.len()];
+            Box::new(move || {
+                copy_in_process(payload, &mut copy, count);
+                Ok(())
+            })
+        }
+        "shared" => {
+            let mut shared = Mapping::shared(payload.len())?;
+            shared.as_mut_slice().fill(0); // its pages exist before timing
+            Box::new(move || write_into_shared_memory(payload, &mut shared, count))
+        }
+        "pipe" => Box::new(move || copy_through_pipe(payload, count)),
+        "socket" => Box::new(move || copy_through_socket(payload, count)),
+        "postcard" => Box::new(move || postcard_round_trip(message, count)),
+        "json" => Box::new(move || json_round_trip(message, count)),
+        other => bail!("no method {other:?}"),
+    })
+}
+
+/// One variant of the throughput experiment.
+struct Planned {
+    name: String,
+    method: &'static str,
+    size: usize,
+    count: usize,
+}
+
+/// Every (size, method) pair, with how many messages one sample sends.
+fn plan(sizes: &[usize], budget: usize) -> Vec<Planned> {
+    let mut plan = Vec::new();
+    for &size in sizes {
+        for (name, method, serializes) in METHODS {
+            if serializes && size > SERIALIZE_MAX {
+                continue;
+            }
+            let count = match (method, serializes) {
+                ("channel", _) => 1000, // the cost does not grow with the size
+                // Serializing is slow: a sixteenth of the bytes, no minimum.
+                (_, true) => (budget / 16 / size).clamp(1, 1000),
+                (_, false) => messages(size, budget),
+            };
+            let name = format!("{name}, {size} B");
+            plan.push(Planned {
+                name,
+                method,
+                size,
+                count,
+            });
+        }
     }
+    plan
 }
 
 /// The throughput methods: name, metric key, and whether it serializes
@@ -612,85 +668,51 @@ pub fn throughput(ctx: &Context) -> Result<Measured> {
     let budget = ctx.pick(64 << 20, 16 << 20);
     let rounds = ctx.pick(5, 3);
     let sizes = message_sizes(max);
-    let mut buffers: Vec<Buffers> = sizes
+    let payloads: Vec<Mapping> = sizes.iter().map(|&s| payload(s)).collect::<Result<_>>()?;
+    let structured: Vec<Message> = sizes
         .iter()
-        .map(|&s| Buffers::new(s))
-        .collect::<Result<_>>()?;
-    let mut plan = Vec::new(); // (variant name, method key, size, messages)
-    for &size in &sizes {
-        for (name, key, serializes) in METHODS {
-            if serializes && size > SERIALIZE_MAX {
-                continue;
-            }
-            let count = match (key, serializes) {
-                ("channel", _) => 1000, // the cost does not grow with the size
-                // Serializing is slow: a sixteenth of the bytes, and no minimum.
-                (_, true) => (budget / 16 / size).clamp(1, 1000),
-                (_, false) => messages(size, budget),
-            };
-            plan.push((format!("{name}, {size} B"), key, size, count));
-        }
-    }
+        .map(|&s| Message::of_size(s.min(SERIALIZE_MAX)))
+        .collect();
+    let plan = plan(&sizes, budget);
     let mut variants = Vec::new();
-    for (size, buffers) in sizes.iter().zip(&mut buffers) {
-        let Buffers {
-            payload,
-            copy,
-            shared,
-            message,
-        } = buffers;
-        let (payload, message) = (&*payload, &*message);
-        let mut moved = Some(payload.as_slice().to_vec());
-        let (mut copy, mut shared) = (Some(copy), Some(shared));
-        for (name, key, _, count) in plan.iter().filter(|p| p.2 == *size) {
-            let count = *count;
-            let work: Box<dyn FnMut() -> Result<()>> = match *key {
-                "channel" => {
-                    let mut moved = moved.take();
-                    Box::new(move || {
-                        moved = Some(move_through_channel(moved.take().expect("returned"), count));
-                        Ok(())
-                    })
-                }
-                "copy" => {
-                    let copy = copy.take().expect("one copy variant per size");
-                    Box::new(move || {
-                        copy_in_process(payload.as_slice(), copy, count);
-                        Ok(())
-                    })
-                }
-                "shared" => {
-                    let shared = shared.take().expect("one shared variant per size");
-                    Box::new(move || write_into_shared_memory(payload.as_slice(), shared, count))
-                }
-                "pipe" => Box::new(move || copy_through_pipe(payload.as_slice(), count)),
-                "socket" => Box::new(move || copy_through_socket(payload.as_slice(), count)),
-                "postcard" => Box::new(move || postcard_round_trip(message, count)),
-                _ => Box::new(move || json_round_trip(message, count)),
-            };
-            variants.push(Variant::new(name, work));
-        }
+    for p in &plan {
+        let index = sizes
+            .iter()
+            .position(|&s| s == p.size)
+            .expect("a planned size");
+        let work = sample(
+            p.method,
+            p.count,
+            payloads[index].as_slice(),
+            &structured[index],
+        )?;
+        variants.push(Variant::new(&p.name, work));
     }
     let times = ctx.interleave(rounds, 1, &mut variants)?;
     drop(variants);
     let mut m = Measured::new();
     m.param("max_size", max).param("rounds", rounds);
-    for (name, key, size, count) in &plan {
-        let rate = bytes_per_second(&times, name, *size, *count);
+    for p in &plan {
+        let rate = bytes_per_second(&times, &p.name, p.size, p.count);
         let series = METHODS
             .iter()
-            .find(|method| method.1 == *key)
+            .find(|m| m.1 == p.method)
             .expect("a method")
             .0;
-        m.summary(&format!("{key}_{size}"), name, Unit::BytesPerSecond, rate)
-            .at(series, "message size", Unit::Bytes, *size as f64);
+        m.summary(
+            &format!("{}_{}", p.method, p.size),
+            &p.name,
+            Unit::BytesPerSecond,
+            rate,
+        )
+        .at(series, "message size", Unit::Bytes, p.size as f64);
     }
-    let at = |key: &str, size: usize| {
-        let (name, _, _, count) = plan
+    let at = |method: &str, size: usize| {
+        let p = plan
             .iter()
-            .find(|p| p.1 == key && p.2 == size)
+            .find(|p| p.method == method && p.size == size)
             .expect("a planned variant");
-        (name.as_str(), *count)
+        (p.name.as_str(), p.count)
     };
     let (small, large) = (sizes[0], max);
     m.summary(
