@@ -21,7 +21,9 @@ pub struct Machine {
     pub build: Build,
     /// The commit the sources were at, if they are in a git checkout.
     pub git_commit: Option<String>,
-    /// Whether the checkout had uncommitted changes.
+    /// Whether the checkout had uncommitted changes, apart from `results/`
+    /// (what measuring writes: measuring lab 02 then lab 03 must not mark
+    /// lab 03's run as made from changed sources).
     pub git_dirty: bool,
     /// `python3 --version`, or `None` when python3 was not found.
     pub python3: Option<String>,
@@ -130,7 +132,14 @@ fn git_state() -> (Option<String>, bool) {
     };
     let commit = run(&["rev-parse", "--short=12", "HEAD"]);
     let dirty = commit.is_some()
-        && run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        && run(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ":(top,exclude)results",
+        ])
+        .is_some_and(|s| !s.is_empty());
     (commit, dirty)
 }
 
