@@ -92,3 +92,58 @@ fn a_shared_atomic_is_seen_by_a_child() {
     .unwrap();
     assert_eq!(counter.load(Ordering::SeqCst), 5);
 }
+
+/// SIGKILLs every child of process `parent`, found through /proc.
+fn kill_children_of(parent: u32) {
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        let pid = entry.file_name().to_string_lossy().parse::<i32>();
+        if let (Some(ppid), Ok(pid)) = (ppid, pid)
+            && ppid == parent
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_partner_killed_midway_is_an_error_and_leaves_no_child() {
+    use nix::errno::Errno;
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    for mechanism in ["pipe", "socket"] {
+        // In a forked test process, which has no other children: a long
+        // ping-pong runs while a thread kills the echo child after 200 ms.
+        let probe = labkit::child::fork_child(|| {
+            let me = std::process::id();
+            let killer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                kill_children_of(me);
+            });
+            let result = round_trips(mechanism, 1 << 40);
+            let _ = killer.join();
+            if result.is_ok() {
+                return 2; // the dead partner went unnoticed
+            }
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Err(Errno::ECHILD) => 0, // no child at all: it was reaped
+                _ => 3,
+            }
+        })
+        .unwrap();
+        let status = probe.wait().unwrap();
+        assert!(
+            matches!(status, WaitStatus::Exited(_, 0)),
+            "{mechanism}: 2 = no error, 3 = a child left behind; got {status:?}"
+        );
+    }
+}
