@@ -14,8 +14,9 @@ pub mod procfs;
 use anyhow::{Context as _, Result, bail, ensure};
 use labkit::child::{Child, fork_child};
 use labkit::memory::{Mapping, page_size};
+use labkit::python::Python;
 use labkit::runner::{CHILD_MODE, CHILD_WAITS_FOR_STDIN};
-use labkit::timing::{Interleaved, Variant};
+use labkit::timing::Variant;
 use labkit::{Check, Claim, Context, Experiment, Lab, LabOption, Measured, Unit};
 use nix::unistd::pipe;
 use std::fs::File;
@@ -130,6 +131,7 @@ fn operations(program: Option<&Path>) -> Vec<Operation<'_>> {
 pub fn creation(ctx: &Context) -> Result<Measured> {
     let rounds = ctx.pick(21, 9);
     rayon::broadcast(|_| ()); // the pool's threads exist before we time it
+    let mut python_rounds = Vec::new(); // filled by CPython's variant, if any
     let mut operations = operations(ctx.program);
     let batches: Vec<(&str, &str, usize)> = operations
         .iter()
@@ -142,7 +144,17 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
             Variant::new(op.name, move || (0..batch).try_for_each(|_| run()))
         })
         .collect();
+    // CPython, in the same rounds: one run of creation.py per round.
+    if let Some(python) = ctx.python {
+        variants.push(Variant::new("CPython (creation.py)", || {
+            python_rounds.push(run_creation_py(python, ctx.lab_dir)?);
+            Ok(())
+        }));
+    }
     let times = ctx.interleave(rounds, 1, &mut variants)?;
+    drop(variants); // they borrowed `python_rounds` to fill it
+    let warm_up = python_rounds.len().saturating_sub(rounds);
+    let python_rounds = python_rounds.split_off(warm_up);
     let mut m = Measured::new();
     m.param("rounds", rounds);
     for &(name, key, batch) in &batches {
@@ -177,6 +189,9 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
         Unit::Times,
         ratio("thread", "rayon task"),
     );
+    if let Some(python) = ctx.python {
+        record_python(&mut m, python, python_rounds);
+    }
     Ok(m)
 }
 // ANCHOR_END: creation
@@ -667,68 +682,61 @@ pub fn scale(ctx: &Context) -> Result<Measured> {
 }
 
 // ANCHOR: python
-/// CPython's `threading.Thread` and `multiprocessing.Process` (fork and spawn
-/// start methods), started and joined: one run of `creation.py` per round.
-pub fn python_creation(ctx: &Context) -> Result<Measured> {
-    let Some(python) = ctx.python else {
-        return Ok(Measured::skipped("python3 not found"));
-    };
-    let script = ctx.lab_dir.join("python").join("creation.py");
-    let names = ["thread", "fork", "spawn"];
-    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let mut one_run = [Variant::new("creation.py", || {
-        let json = python.run_json(&script, &["--json".to_string()], Duration::from_secs(120))?;
-        for (name, list) in names.iter().zip(&mut seconds) {
-            let value = json[name]
-                .as_f64()
-                .with_context(|| format!("creation.py printed no time for {name:?}"))?;
-            list.push(value);
-        }
-        Ok(())
-    })];
-    let rounds = ctx.pick(7, 3);
-    ctx.interleave(rounds, 0, &mut one_run)?;
-    drop(one_run); // it borrowed `seconds` to fill it
-    let times = Interleaved::from_rounds(names.iter().map(|n| n.to_string()).collect(), seconds);
-    let mut m = Measured::new();
-    m.param("python", python.version.clone())
-        .param("rounds", rounds);
-    m.summary(
-        "thread_s",
-        "Thread start + join",
-        Unit::Seconds,
-        times.summary("thread"),
-    )
-    .bar()
-    .summary(
-        "fork_s",
-        "Process start + join (fork)",
-        Unit::Seconds,
-        times.summary("fork"),
-    )
-    .bar()
-    .summary(
-        "spawn_s",
-        "Process start + join (spawn)",
-        Unit::Seconds,
-        times.summary("spawn"),
-    )
-    .bar()
-    .summary(
-        "fork_vs_thread",
-        "fork ÷ Thread",
-        Unit::Times,
-        times.speedup("fork", "thread"),
-    )
-    .summary(
-        "spawn_vs_fork",
-        "spawn ÷ fork",
-        Unit::Times,
-        times.speedup("spawn", "fork"),
-    );
-    Ok(m)
+/// One run of `creation.py`: CPython's `threading.Thread` and
+/// `multiprocessing.Process` (fork and spawn start methods), each started and
+/// joined; CPython times them itself (its start-up excluded). Returns the
+/// seconds per start + join of each, in [`PYTHON_OPERATIONS`]' order.
+pub fn run_creation_py(python: &Python, lab_dir: &Path) -> Result<[f64; 3]> {
+    let script = lab_dir.join("python").join("creation.py");
+    let json = python.run_json(&script, &["--json".to_string()], Duration::from_secs(120))?;
+    let mut seconds = [0.0; 3];
+    for (value, (name, _)) in seconds.iter_mut().zip(PYTHON_OPERATIONS) {
+        *value = json[name]
+            .as_f64()
+            .with_context(|| format!("creation.py printed no time for {name:?}"))?;
+    }
+    Ok(seconds)
 }
 // ANCHOR_END: python
+
+/// CPython's operations: the name `creation.py` prints, and the row's label.
+pub const PYTHON_OPERATIONS: [(&str, &str); 3] = [
+    ("thread", "CPython: Thread start + join"),
+    ("fork", "CPython: Process start + join (fork)"),
+    ("spawn", "CPython: Process start + join (spawn)"),
+];
+
+/// Adds CPython's rows to the creation table: its three costs and two
+/// ratios, each summarised over the rounds.
+fn record_python(m: &mut Measured, python: &Python, rounds: Vec<[f64; 3]>) {
+    let column = |i: usize| -> Vec<f64> { rounds.iter().map(|r| r[i]).collect() };
+    let summary = |values: &[f64]| labkit::stats::Summary::of(values).expect("one per round");
+    m.param("python", python.version.clone());
+    for (i, (name, label)) in PYTHON_OPERATIONS.iter().enumerate() {
+        m.summary(
+            &format!("python_{name}_s"),
+            label,
+            Unit::Seconds,
+            summary(&column(i)),
+        )
+        .bar();
+    }
+    let ratio = |slow: usize, fast: usize| -> Vec<f64> {
+        rounds.iter().map(|r| r[slow] / r[fast]).collect()
+    };
+    m.summary(
+        "python_fork_vs_thread",
+        "CPython: fork ÷ Thread",
+        Unit::Times,
+        summary(&ratio(1, 0)),
+    )
+    .summary(
+        "python_spawn_vs_fork",
+        "CPython: spawn ÷ fork",
+        Unit::Times,
+        summary(&ratio(2, 1)),
+    );
+}
 
 // ANCHOR: claims
 /// The lab: its options, its experiments and the claims each one checks.
@@ -756,6 +764,12 @@ pub fn lab() -> Lab {
                         "Starting a new program costs at least 1.5× forking this small process: exec loads a program and its libraries; fork copies page tables."),
                     Claim::new("pool-vs-thread", "thread_vs_rayon", Check::AtLeast(2.0),
                         "Handing a task to a warm pool costs at most half of creating a thread for it."),
+                    Claim::new("py-fork-vs-thread", "python_fork_vs_thread", Check::AtLeast(5.0),
+                        "In CPython, starting and joining a Process (fork) costs at least 5× a Thread.")
+                        .needs_python(),
+                    Claim::new("py-spawn-vs-fork", "python_spawn_vs_fork", Check::AtLeast(5.0),
+                        "The spawn start method (a fresh interpreter) costs at least 5× fork.")
+                        .needs_python(),
                 ],
             },
             Experiment {
@@ -789,19 +803,6 @@ pub fn lab() -> Lab {
                 claims: vec![
                     Claim::new("scale", "processes_vs_threads", Check::AtLeast(2.0),
                         "Creating and finishing 1000 processes takes at least 2× as long as 1000 threads."),
-                ],
-            },
-            Experiment {
-                name: "python",
-                title: "CPython: Thread vs Process (fork, spawn)",
-                run: python_creation,
-                claims: vec![
-                    Claim::new("py-fork-vs-thread", "fork_vs_thread", Check::AtLeast(5.0),
-                        "In CPython, starting and joining a Process (fork) costs at least 5× a Thread.")
-                        .needs_python(),
-                    Claim::new("py-spawn-vs-fork", "spawn_vs_fork", Check::AtLeast(5.0),
-                        "The spawn start method (a fresh interpreter) costs at least 5× fork.")
-                        .needs_python(),
                 ],
             },
         ],
