@@ -168,8 +168,16 @@ pub fn condvar_round_trips(count: u64) -> u64 {
 /// The same through one atomic number, each side spinning until it is its
 /// turn: odd values are the echo thread's, even ones the main thread's.
 pub fn atomic_round_trips(count: u64) -> Result<u64> {
+    atomic_round_trips_on(count, two_cpus())
+}
+
+/// [`atomic_round_trips`] with the two threads pinned to the given CPUs
+/// (`None`: wherever the scheduler puts them).
+pub fn atomic_round_trips_on(
+    count: u64,
+    (mine, theirs): (Option<usize>, Option<usize>),
+) -> Result<u64> {
     let ball = AtomicU64::new(0);
-    let (mine, theirs) = two_cpus();
     thread::scope(|scope| {
         let echo = scope.spawn(|| {
             let _pinned = pin_to(theirs);
@@ -294,8 +302,9 @@ pub fn atomic_in(memory: &Mapping) -> &AtomicU64 {
 // ANCHOR_END: process_round_trips
 
 /// The round-trip mechanisms, in the order the table shows them.
-pub const MECHANISMS: [(&str, &str); 7] = [
+pub const MECHANISMS: [(&str, &str); 8] = [
     ("atomic spin (threads)", "atomic"),
+    ("atomic spin, not pinned (threads)", "atomic_unpinned"),
     ("crossbeam channel (threads)", "crossbeam"),
     ("std channel (threads)", "std_channel"),
     ("Mutex + Condvar (threads)", "condvar"),
@@ -309,6 +318,7 @@ pub const MECHANISMS: [(&str, &str); 7] = [
 pub fn round_trips(key: &str, count: u64) -> Result<()> {
     let last = match key {
         "atomic" => atomic_round_trips(count)?,
+        "atomic_unpinned" => atomic_round_trips_on(count, (None, None))?,
         "crossbeam" => crossbeam_round_trips(count),
         "std_channel" => std_channel_round_trips(count),
         "condvar" => condvar_round_trips(count),
