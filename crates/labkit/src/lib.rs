@@ -9,6 +9,7 @@
 //! - [`child`]: forked children that are always reaped.
 //! - [`memory`]: anonymous `mmap` regions, private or shared across `fork`.
 //! - [`python`]: finding and running CPython beside Rust.
+//! - [`testing`]: helpers for the labs' tests.
 
 pub mod calibrate;
 pub mod child;
@@ -21,6 +22,7 @@ pub mod python;
 pub mod results;
 pub mod runner;
 pub mod stats;
+pub mod testing;
 pub mod timing;
 
 pub use claims::{Check, Claim};

@@ -1,18 +1,14 @@
 //! The lab's command line: help, bad input, the JSON it writes, and the
 //! python3-missing path. None of these may panic.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab-01"))
-        .args(args)
-        .env("LABKIT_PYTHON", "none")
-        .output()
-        .expect("the lab binary runs")
+    labkit::testing::run_lab(env!("CARGO_BIN_EXE_lab-01"), args)
 }
 
 fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+    labkit::testing::output_text(output)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use lab_02::exercises::{
     fork_children, private_growth_of_a_writing_child, resident_bytes, resident_per_idle_thread,
 };
-use labkit::child::{exists, fork_child};
+use labkit::child::exists;
 use labkit::memory::{Mapping, page_size};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -109,24 +109,18 @@ fn fork_children_returns_distinct_children_all_reaped() {
 
 #[test]
 fn fork_children_really_forks() {
-    // The kernel hands out pids in increasing order (until they wrap): real
-    // children forked between two probes get pids between the probes'.
-    let probe = || {
-        let child = fork_child(|| 0).unwrap();
-        let pid = child.pid().as_raw();
-        child.wait_success().unwrap();
-        pid
-    };
-    let first = probe();
-    let pids = fork_children(5).unwrap();
-    let last = probe();
-    if last < first {
+    // A real child forked while `fork_children` ran has a pid the kernel
+    // handed out meanwhile (see `labkit::testing::forked_during`).
+    let (pids, range) = labkit::testing::forked_during(|| fork_children(5).unwrap());
+    let Some(range) = range else {
         return; // the pids wrapped around: nothing to compare
-    }
+    };
     for pid in pids {
         assert!(
-            (first..last).contains(&pid.as_raw()),
-            "pid {pid} was not handed out between {first} and {last}: not a forked child"
+            range.contains(&pid.as_raw()),
+            "pid {pid} was not handed out between {} and {}: not a forked child",
+            range.start,
+            range.end
         );
     }
 }

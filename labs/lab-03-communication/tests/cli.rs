@@ -1,18 +1,14 @@
 //! Lab 03's command line: its own options, bad values refused before
 //! anything is spawned, and the JSON it writes.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab-03"))
-        .args(args)
-        .env("LABKIT_PYTHON", "none")
-        .output()
-        .expect("the lab binary runs")
+    labkit::testing::run_lab(env!("CARGO_BIN_EXE_lab-03"), args)
 }
 
 fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+    labkit::testing::output_text(output)
 }
 
 #[test]

@@ -17,20 +17,11 @@ fn zero_rounds_is_no_error_and_no_hang() {
 
 #[test]
 fn the_ping_pong_partner_is_a_forked_child() {
-    // Pids are handed out in increasing order (until they wrap): a child
-    // forked between two probes gets a pid between theirs.
-    let probe = || {
-        let child = fork_child(|| 0).unwrap();
-        let pid = child.pid().as_raw();
-        child.wait_success().unwrap();
-        pid
-    };
-    let first = probe();
-    let partner = ping_pong_over_pipes(3).unwrap().child.as_raw();
-    let last = probe();
-    if last > first {
+    let (result, range) = labkit::testing::forked_during(|| ping_pong_over_pipes(3).unwrap());
+    if let Some(range) = range {
+        let partner = result.child.as_raw();
         assert!(
-            (first..last).contains(&partner),
+            range.contains(&partner),
             "pid {partner} was not forked here"
         );
     }

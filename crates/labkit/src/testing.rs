@@ -1,0 +1,58 @@
+//! Helpers for the labs' tests: running a lab's binary as a user would, and
+//! telling whether a process was really forked while some code ran.
+
+use crate::child::fork_child;
+use std::ops::Range;
+use std::process::{Command, Output};
+
+/// Runs the lab binary `program` with `args` and returns its output. python3
+/// is hidden from it (`LABKIT_PYTHON=none`), so that what a test sees does not
+/// depend on whether this machine has CPython.
+pub fn run_lab(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .env("LABKIT_PYTHON", "none")
+        .output()
+        .expect("the lab binary runs")
+}
+
+/// A program's standard output and error, as one text.
+pub fn output_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// Runs `work` between two probe forks and returns what it returned, with
+/// the range of pids the kernel handed out meanwhile. The kernel hands out
+/// pids in increasing order until they wrap around, so a child really forked
+/// by `work` has a pid in that range. `None` when the pids wrapped.
+pub fn forked_during<T>(work: impl FnOnce() -> T) -> (T, Option<Range<i32>>) {
+    let probe = || {
+        let child = fork_child(|| 0).expect("a probe fork");
+        let pid = child.pid().as_raw();
+        child.wait_success().expect("the probe exits");
+        pid
+    };
+    let first = probe();
+    let result = work();
+    let last = probe();
+    (result, (first < last).then_some(first..last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_child_is_in_the_range_and_a_made_up_pid_is_not() {
+        let (pid, range) = forked_during(|| {
+            let child = fork_child(|| 0).unwrap();
+            let pid = child.pid().as_raw();
+            child.wait_success().unwrap();
+            pid
+        });
+        if let Some(range) = range {
+            assert!(range.contains(&pid), "{pid} not in {range:?}");
+            assert!(!range.contains(&1), "init was not forked just now");
+        }
+    }
+}
