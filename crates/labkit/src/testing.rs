@@ -21,6 +21,22 @@ pub fn output_text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
 }
 
+/// Checks that the lab binary `program` refuses `args` (a flag with a bad
+/// value) the way a user should see it: exit code 2, a message naming the
+/// flag, no panic — and nothing measured first.
+pub fn assert_refused(program: &str, args: &[&str]) {
+    let output = run_lab(program, args);
+    let message = output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+    assert!(
+        !message.contains("measuring"),
+        "{args:?} measured: {message}"
+    );
+    assert!(!message.contains("panicked"), "{args:?}: {message}");
+    let flag = args[0].split('=').next().unwrap_or_default();
+    assert!(message.contains(flag), "{flag} is not named: {message}");
+}
+
 /// Runs `work` between two probe forks and returns what it returned, with
 /// the range of pids the kernel handed out meanwhile. The kernel hands out
 /// pids in increasing order until they wrap around, so a child really forked
@@ -41,6 +57,12 @@ pub fn forked_during<T>(work: impl FnOnce() -> T) -> (T, Option<Range<i32>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "Some(2)")]
+    fn a_program_that_accepts_the_bad_value_fails_the_check() {
+        assert_refused("true", &["--size", "0"]);
+    }
 
     #[test]
     fn a_real_child_is_in_the_range_and_a_made_up_pid_is_not() {

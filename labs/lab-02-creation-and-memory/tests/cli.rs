@@ -37,16 +37,7 @@ fn out_of_range_sizes_and_counts_are_refused_before_measuring() {
         &["--idle-threads=-3"],
         &["--idle-threads", "many"],
     ] {
-        let output = lab(args);
-        let message = text(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
-        assert!(
-            !message.contains("measuring"),
-            "{args:?} measured: {message}"
-        );
-        assert!(!message.contains("panicked"), "{args:?}: {message}");
-        let flag = args[0].split('=').next().unwrap();
-        assert!(message.contains(flag), "{flag} is not named: {message}");
+        labkit::testing::assert_refused(env!("CARGO_BIN_EXE_lab-02"), args);
     }
 }
 

@@ -35,19 +35,7 @@ fn out_of_range_sizes_and_counts_are_refused_before_measuring() {
         &["--max-size-mib", "4096"],
         &["--max-size-mib", "big"],
     ] {
-        let output = lab(args);
-        let message = text(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
-        assert!(
-            !message.contains("measuring"),
-            "{args:?} measured: {message}"
-        );
-        assert!(!message.contains("panicked"), "{args:?}: {message}");
-        assert!(
-            message.contains(args[0]),
-            "{} is not named: {message}",
-            args[0]
-        );
+        labkit::testing::assert_refused(env!("CARGO_BIN_EXE_lab-03"), args);
     }
 }
 
