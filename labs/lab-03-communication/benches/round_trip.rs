@@ -7,7 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn round_trips(c: &mut Criterion) {
     let mut group = c.benchmark_group("100 round trips");
     group.sample_size(20);
-    for (name, key) in lab_03::MECHANISMS {
+    for (name, key, _) in lab_03::MECHANISMS {
         group.bench_function(name, |b| {
             b.iter(|| lab_03::round_trips(key, 100).expect("the round trips work"))
         });
