@@ -366,7 +366,8 @@ fn run_calibration(ctx: &Context) -> Result<Measured> {
 
 /// Runs an experiment and checks its claims. A claim that fails, or that the
 /// machine gave too little parallelism to test, gets up to [`MAX_ATTEMPTS`]
-/// fresh measurements. The table shows the last measurement.
+/// fresh measurements, and so does an experiment that returns an error. The
+/// table shows the last measurement.
 fn measure_with_retries(
     experiment: &Experiment,
     ctx: &Context,
@@ -377,6 +378,17 @@ fn measure_with_retries(
     loop {
         let (measured, mut verdicts) = match measure_once(experiment, ctx, here, iterations) {
             Ok(done) => done,
+            Err(err) if attempt < MAX_ATTEMPTS => {
+                // A busy machine can upset an experiment too (a time limit,
+                // a thread that lingers in /proc): run it again before failing.
+                ctx.progress.note(&format!(
+                    "{}: the experiment failed ({err:#}); running it again, attempt {}/{MAX_ATTEMPTS}",
+                    experiment.name,
+                    attempt + 1
+                ));
+                attempt += 1;
+                continue;
+            }
             Err(err) => {
                 let reason = format!("the experiment failed: {err:#}");
                 ctx.progress.note(&format!("{}: {reason}", experiment.name));
@@ -583,6 +595,40 @@ mod tests {
                 max: 64,
             }],
         }
+    }
+
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// Fails on its first call, then observes its flag.
+    fn flaky(_ctx: &Context) -> Result<Measured> {
+        if CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            bail!("a transient failure");
+        }
+        let mut m = Measured::new();
+        m.flag("seen", "seen", true);
+        Ok(m)
+    }
+
+    #[test]
+    fn an_experiment_that_fails_once_is_run_again() {
+        let lab = Lab {
+            experiments: vec![Experiment {
+                name: "flaky",
+                title: "Flaky",
+                run: flaky,
+                claims: vec![Claim::new(
+                    "seen",
+                    "seen",
+                    crate::claims::Check::Observed,
+                    "s",
+                )],
+            }],
+            ..lab_with_an_option()
+        };
+        let args = Args::try_parse_from(["lab-99"]).unwrap();
+        let results = run(&lab, &args).unwrap();
+        assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(results.claims[0].verdict, Verdict::Pass);
     }
 
     #[test]
