@@ -61,6 +61,29 @@ impl Python {
         serde_json::from_slice(&output.stdout)
             .with_context(|| format!("{} did not print valid JSON", script.display()))
     }
+
+    /// Runs `script` like [`Python::run_json`] and returns the numbers it
+    /// printed under `names`, in that order. A value may be a number or a
+    /// list whose first item is one (the lab 01 scripts print lists).
+    pub fn run_numbers(
+        &self,
+        script: &Path,
+        args: &[String],
+        names: &[&str],
+        limit: Duration,
+    ) -> Result<Vec<f64>> {
+        let json = self.run_json(script, args, limit)?;
+        names
+            .iter()
+            .map(|&name| {
+                let value = &json[name];
+                value
+                    .as_f64()
+                    .or_else(|| value[0].as_f64())
+                    .with_context(|| format!("{} printed no number for {name:?}", script.display()))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +108,24 @@ mod tests {
             .run_json(file.path(), &["x".into()], Duration::from_secs(20))
             .unwrap();
         assert_eq!(value["args"][0], "x");
+    }
+
+    #[test]
+    fn numbers_are_read_by_name_and_a_missing_one_is_an_error() {
+        let Some(python) = find() else {
+            eprintln!("python3 not found: nothing to check here");
+            return;
+        };
+        let file = script("import json\nprint(json.dumps({'a': 1.5, 'b': [2.5]}))\n");
+        let limit = Duration::from_secs(20);
+        let numbers = python
+            .run_numbers(file.path(), &[], &["b", "a"], limit)
+            .unwrap();
+        assert_eq!(numbers, [2.5, 1.5]);
+        let err = python
+            .run_numbers(file.path(), &[], &["c"], limit)
+            .unwrap_err();
+        assert!(err.to_string().contains("no number for \"c\""), "{err}");
     }
 
     #[test]

@@ -98,6 +98,37 @@ impl Context<'_> {
         }
     }
 
+    /// Runs a CPython script once per round, `rounds` times, interleaved like
+    /// any variant (with this experiment's capacity calibration, when it has
+    /// one), and collects the seconds it printed for each of `names`, round by
+    /// round. The script times itself, so its start-up is not counted.
+    /// `args(round)` gives each run's arguments.
+    pub fn python_rounds(
+        &self,
+        python: &Python,
+        script: &Path,
+        args: impl Fn(usize) -> Vec<String>,
+        names: &[&str],
+        rounds: usize,
+    ) -> Result<Interleaved> {
+        let label = script.display().to_string();
+        let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        let mut round = 0;
+        let mut one_run = [Variant::new(&label, || {
+            let limit = std::time::Duration::from_secs(120);
+            let numbers = python.run_numbers(script, &args(round), names, limit)?;
+            for (list, value) in seconds.iter_mut().zip(numbers) {
+                list.push(value);
+            }
+            round += 1;
+            Ok(())
+        })];
+        self.interleave(rounds, 0, &mut one_run)?;
+        drop(one_run); // it borrowed `seconds` to fill it
+        let names = names.iter().map(|n| n.to_string()).collect();
+        Ok(Interleaved::from_rounds(names, seconds))
+    }
+
     /// `full` normally, `quick` with `--quick`.
     pub fn pick<T>(&self, full: T, quick: T) -> T {
         if self.quick { quick } else { full }

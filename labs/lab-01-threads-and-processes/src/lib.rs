@@ -412,33 +412,17 @@ fn run_python(
         return Ok(Measured::skipped("python3 not found"));
     };
     let path = ctx.lab_dir.join("python").join(script);
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
-    let mut round = 0;
-    let mut one_round = [Variant::new(script, || {
-        let mut all_args = vec![
+    let args = |round: usize| {
+        let mut all = vec![
             "--json".to_string(),
             format!("--workers={}", ctx.workers),
             format!("--first={round}"),
         ];
-        all_args.extend_from_slice(args);
-        let json = python.run_json(&path, &all_args, Duration::from_secs(120))?;
-        for (name, list) in ["sequential"].iter().chain(variants).zip(&mut times) {
-            let value = json[name][0]
-                .as_f64()
-                .with_context(|| format!("{script} printed no time for {name:?}"))?;
-            list.push(value);
-        }
-        round += 1;
-        Ok(())
-    })];
-    ctx.interleave(rounds, 0, &mut one_round)?;
-    drop(one_round); // it borrowed `times` to fill it
-    let names = ["sequential"]
-        .iter()
-        .chain(variants)
-        .map(|n| n.to_string())
-        .collect();
-    let times = Interleaved::from_rounds(names, times);
+        all.extend_from_slice(args);
+        all
+    };
+    let names: Vec<&str> = ["sequential"].iter().chain(variants).copied().collect();
+    let times = ctx.python_rounds(python, &path, args, &names, rounds)?;
     let mut m = Measured::new();
     m.param("python", python.version.clone())
         .param("workers", ctx.workers)

@@ -689,14 +689,10 @@ pub fn scale(ctx: &Context) -> Result<Measured> {
 /// seconds per start + join of each, in [`PYTHON_OPERATIONS`]' order.
 pub fn run_creation_py(python: &Python, lab_dir: &Path) -> Result<[f64; 3]> {
     let script = lab_dir.join("python").join("creation.py");
-    let json = python.run_json(&script, &["--json".to_string()], Duration::from_secs(120))?;
-    let mut seconds = [0.0; 3];
-    for (value, (name, _)) in seconds.iter_mut().zip(PYTHON_OPERATIONS) {
-        *value = json[name]
-            .as_f64()
-            .with_context(|| format!("creation.py printed no time for {name:?}"))?;
-    }
-    Ok(seconds)
+    let names = PYTHON_OPERATIONS.map(|(name, _)| name);
+    let limit = Duration::from_secs(120);
+    let seconds = python.run_numbers(&script, &["--json".to_string()], &names, limit)?;
+    Ok([seconds[0], seconds[1], seconds[2]])
 }
 // ANCHOR_END: python
 

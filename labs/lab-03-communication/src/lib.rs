@@ -122,17 +122,24 @@ pub fn std_channel_round_trips(count: u64) -> u64 {
 
 /// The same through crossbeam's channels (bounded, capacity 1).
 pub fn crossbeam_round_trips(count: u64) -> u64 {
-    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<u64>(1);
-    let (to_main, main_inbox) = crossbeam_channel::bounded::<u64>(1);
+    bounce_through_crossbeam(0, count, |n| n + 1)
+}
+
+/// Sends `value` to an echo thread and back through two crossbeam channels,
+/// `count` times; the echo thread sends back `echo(message)`. Returns the
+/// value after the last trip.
+pub fn bounce_through_crossbeam<T: Send>(value: T, count: u64, echo: impl Fn(T) -> T + Send) -> T {
+    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<T>(1);
+    let (to_main, main_inbox) = crossbeam_channel::bounded::<T>(1);
     thread::scope(|scope| {
         scope.spawn(move || {
-            for n in echo_inbox {
-                if to_main.send(n + 1).is_err() {
+            for message in echo_inbox {
+                if to_main.send(echo(message)).is_err() {
                     break;
                 }
             }
         });
-        let mut value = 0;
+        let mut value = value;
         for _ in 0..count {
             to_echo.send(value).expect("the echo thread is alive");
             value = main_inbox.recv().expect("the echo thread answers");
@@ -407,24 +414,7 @@ pub fn latency(ctx: &Context) -> Result<Measured> {
 /// times. Only the `Vec`'s pointer, length and capacity travel: its bytes
 /// stay where they are, whatever their number.
 pub fn move_through_channel(payload: Vec<u8>, count: usize) -> Vec<u8> {
-    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
-    let (to_main, main_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
-    thread::scope(|scope| {
-        scope.spawn(move || {
-            for message in echo_inbox {
-                if to_main.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut payload = payload;
-        for _ in 0..count {
-            to_echo.send(payload).expect("the echo thread is alive");
-            payload = main_inbox.recv().expect("the echo thread answers");
-        }
-        drop(to_echo); // ends the echo thread's loop
-        payload
-    })
+    bounce_through_crossbeam(payload, count as u64, |message| message)
 }
 
 /// Copies `payload` into `copy`, another buffer of this process, `count`
@@ -815,23 +805,15 @@ pub fn python_round_trips(ctx: &Context) -> Result<Measured> {
     };
     let script = ctx.lab_dir.join("python").join("round_trip.py");
     let count = ctx.pick(2000, 500);
-    let names = ["queue", "mp_queue", "mp_pipe"];
-    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let args = ["--json".to_string(), format!("--count={count}")];
-    let mut one_run = [Variant::new("round_trip.py", || {
-        let json = python.run_json(&script, &args, Duration::from_secs(120))?;
-        for (name, list) in names.iter().zip(&mut seconds) {
-            let value = json[name]
-                .as_f64()
-                .with_context(|| format!("round_trip.py printed no time for {name:?}"))?;
-            list.push(value);
-        }
-        Ok(())
-    })];
+    let args = |_round: usize| vec!["--json".to_string(), format!("--count={count}")];
     let rounds = ctx.pick(5, 3);
-    ctx.interleave(rounds, 0, &mut one_run)?;
-    drop(one_run); // it borrowed `seconds` to fill it
-    let times = Interleaved::from_rounds(names.iter().map(|n| n.to_string()).collect(), seconds);
+    let times = ctx.python_rounds(
+        python,
+        &script,
+        args,
+        &["queue", "mp_queue", "mp_pipe"],
+        rounds,
+    )?;
     let mut m = Measured::new();
     m.param("python", python.version.clone())
         .param("round_trips", count)
