@@ -1,16 +1,10 @@
 //! Finding the labs: every `labs/*/Cargo.toml` whose package is called `lab-NN`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
-/// One lab crate.
-#[derive(Debug, Clone)]
-pub struct Lab {
-    /// Package name, e.g. "lab-01".
-    pub id: String,
-    /// Its directory, e.g. `<root>/labs/lab-01-threads-and-processes`.
-    pub dir: PathBuf,
-}
+/// One lab crate (the grader finds them; the rest of the tooling shares it).
+pub use grader::course::LabDir as Lab;
 
 /// The workspace root (xtask lives one level below it).
 pub fn workspace_root() -> PathBuf {
@@ -22,31 +16,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// Every lab, sorted by id.
 pub fn all(root: &Path) -> Result<Vec<Lab>> {
-    let mut labs = Vec::new();
-    let dir = root.join("labs");
-    for entry in
-        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-    {
-        let dir = entry?.path();
-        let manifest = dir.join("Cargo.toml");
-        if !manifest.exists() {
-            continue;
-        }
-        let text = std::fs::read_to_string(&manifest)?;
-        let parsed: toml::Table = toml::from_str(&text)
-            .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
-        let id = parsed
-            .get("package")
-            .and_then(|p| p.get("name"))
-            .and_then(|n| n.as_str())
-            .with_context(|| format!("{} has no package name", manifest.display()))?;
-        labs.push(Lab {
-            id: id.to_string(),
-            dir,
-        });
-    }
-    labs.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(labs)
+    grader::course::discover(root)
 }
 
 /// The labs named (all when none are), or an error listing the labs there are.

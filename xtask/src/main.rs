@@ -5,7 +5,11 @@
 //! - `verify [LAB…] [--quick]`: run labs and check every claim; non-zero on a failure.
 //! - `release --out DIR` / `release --check`: the student edition, and the
 //!   check that every graded test passes on the solution and fails on the starter.
+//! - `grade --submission DIR` / `--submissions DIR…`: grade students' work.
+//! - `gradescope-package --out autograder.zip`: the Gradescope autograder.
 
+mod grade;
+mod gradescope;
 mod labs;
 mod libtest;
 mod release;
@@ -63,6 +67,40 @@ enum Command {
         #[arg(long, conflicts_with = "out")]
         check: bool,
     },
+    /// Grade submissions with the instructor's tests (visible and hidden), safely.
+    ///
+    /// Only each lab's src/exercises.rs is taken from a submission; it is built
+    /// with the course's own tests, and every graded test runs in its own
+    /// sandboxed process with time, CPU, memory, process and output limits.
+    Grade {
+        /// One submission: the student's repository, or a folder holding it.
+        #[arg(long, value_name = "DIR", required_unless_present = "submissions")]
+        submission: Option<PathBuf>,
+        /// Many submissions (a class), graded in parallel with one build cache.
+        #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with = "submission")]
+        submissions: Vec<PathBuf>,
+        /// Grade only this lab (repeat for more); all graded labs by default.
+        #[arg(long = "lab", value_name = "LAB")]
+        labs: Vec<String>,
+        /// How to write the grades.
+        #[arg(long, value_enum, default_value = "table")]
+        format: grade::Format,
+        /// Write to this file (with --submissions: into this directory, a file each).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Tests run at once (default: the number of cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: Option<u16>,
+        /// Cap every test's time limit at this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+    },
+    /// Write the Gradescope autograder bundle (setup.sh, run_autograder, the course).
+    GradescopePackage {
+        /// The zip file to write.
+        #[arg(long, value_name = "FILE", default_value = "autograder.zip")]
+        out: PathBuf,
+    },
     /// List the labs.
     Labs,
 }
@@ -99,6 +137,33 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Release { out: None, .. } => release::check(&root),
+        Command::Grade {
+            submission,
+            submissions,
+            labs,
+            format,
+            out,
+            jobs,
+            timeout,
+        } => grade::run(
+            &root,
+            grade::Request {
+                submissions: submission.into_iter().chain(submissions).collect(),
+                labs,
+                format,
+                out,
+                jobs: jobs.map(usize::from),
+                timeout,
+            },
+        ),
+        Command::GradescopePackage { out } => {
+            let count = gradescope::write_package(&root, &out)?;
+            println!(
+                "Gradescope autograder written to {} ({count} files); upload it as the assignment's autograder",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Labs => {
             for lab in labs::all(&root)? {
                 println!("{:<8} {}", lab.id, lab.dir.display());

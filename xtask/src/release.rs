@@ -10,7 +10,8 @@ use crate::labs::{self, Lab};
 use crate::libtest::{self, Outcome};
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde::Deserialize;
+use grader::config::{GradedTest, Grading};
+use grader::edition::{strip_solutions, student_grading};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -21,13 +22,15 @@ fn instructor_only(relative: &Path) -> bool {
     text.ends_with("tests/hidden.rs")
         || text.starts_with(".ci/")
         || text.starts_with(".github/workflows/")
-        || text == "xtask/student/README.md"
+        || text.starts_with("xtask/student/")
+        || text.starts_with("crates/grader/fixtures/")
+        || text.starts_with("crates/grader/tests/")
         || text == "tests/instructor.rs"
 }
 
 /// The files of the repository: tracked ones and untracked ones git does not
 /// ignore (so work in progress is released as it is on disk).
-fn repository_files(root: &Path) -> Result<Vec<PathBuf>> {
+pub fn repository_files(root: &Path) -> Result<Vec<PathBuf>> {
     let output = Command::new("git")
         .current_dir(root)
         .args([
@@ -71,7 +74,10 @@ pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        if relative.starts_with("labs") && relative.extension().is_some_and(|e| e == "rs") {
+        if relative.starts_with("labs") && relative.file_name().is_some_and(|n| n == "grading.toml")
+        {
+            std::fs::write(&target, student_grading(&std::fs::read_to_string(&source)?))?;
+        } else if relative.starts_with("labs") && relative.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&source)?;
             let student =
                 strip_solutions(&text).with_context(|| format!("in {}", relative.display()))?;
@@ -83,69 +89,14 @@ pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
     }
     std::fs::copy(root.join("xtask/student/README.md"), out.join("README.md"))
         .context("copying the students' README")?;
+    let workflows = out.join(".github/workflows");
+    std::fs::create_dir_all(&workflows)?;
+    std::fs::copy(
+        root.join("xtask/student/classroom.yml"),
+        workflows.join("classroom.yml"),
+    )
+    .context("copying the GitHub Classroom workflow")?;
     Ok(())
-}
-
-/// Removes solution blocks and uncomments starter lines.
-pub fn strip_solutions(text: &str) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut open_at = None;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("// solution:begin") {
-            if let Some(first) = open_at {
-                bail!("line {number}: solution:begin inside the block opened at line {first}");
-            }
-            open_at = Some(number);
-            continue;
-        }
-        if trimmed.starts_with("// solution:end") {
-            if open_at.take().is_none() {
-                bail!("line {number}: solution:end without solution:begin");
-            }
-            continue;
-        }
-        if open_at.is_some() {
-            continue;
-        }
-        match trimmed.strip_prefix("// starter: ") {
-            Some(code) => {
-                let indent = &line[..line.len() - trimmed.len()];
-                out.push_str(indent);
-                out.push_str(code);
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    if let Some(first) = open_at {
-        bail!("the solution block opened at line {first} is never closed");
-    }
-    Ok(out)
-}
-
-/// One graded test, from a lab's `grading.toml`.
-#[derive(Debug, Deserialize)]
-pub struct GradedTest {
-    /// The test target: `tests/<file>.rs`.
-    pub file: String,
-    /// The test function's name.
-    pub name: String,
-    /// Points it is worth.
-    pub points: f64,
-    /// How many times it must pass in a row (race-sensitive tests).
-    #[serde(default = "one")]
-    pub repeat: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-#[derive(Debug, Deserialize)]
-struct Grading {
-    test: Vec<GradedTest>,
 }
 
 /// A lab's graded tests; empty when it has no `grading.toml`.
@@ -154,10 +105,7 @@ pub fn graded_tests(lab: &Lab) -> Result<Vec<GradedTest>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = std::fs::read_to_string(&path)?;
-    let grading: Grading =
-        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
-    Ok(grading.test)
+    Ok(Grading::load(&path)?.tests)
 }
 
 /// Checks both directions for every lab: each graded test passes on the
@@ -360,40 +308,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn solutions_are_removed_and_starters_uncommented() {
-        let text = "fn f() -> u32 {\n    // solution:begin\n    42\n    // solution:end\n    // starter: todo!(\"answer\")\n}\n";
-        assert_eq!(
-            strip_solutions(text).unwrap(),
-            "fn f() -> u32 {\n    todo!(\"answer\")\n}\n"
-        );
-    }
-
-    #[test]
-    fn unbalanced_markers_are_errors_with_line_numbers() {
-        let open = "// solution:begin\nx\n";
-        assert!(
-            strip_solutions(open)
-                .unwrap_err()
-                .to_string()
-                .contains("line 1")
-        );
-        let stray = "x\n// solution:end\n";
-        assert!(
-            strip_solutions(stray)
-                .unwrap_err()
-                .to_string()
-                .contains("line 2")
-        );
-        let nested = "// solution:begin\n// solution:begin\n";
-        assert!(
-            strip_solutions(nested)
-                .unwrap_err()
-                .to_string()
-                .contains("line 2")
-        );
-    }
-
-    #[test]
     fn a_graded_test_must_pass_on_the_solution_and_fail_on_the_starter() {
         let ok = judge("lab-01", "t", Some(Outcome::Passed), Some(Outcome::Failed));
         assert!(ok.is_empty());
@@ -417,6 +331,9 @@ mod tests {
         assert!(instructor_only(Path::new("labs/lab-01-x/tests/hidden.rs")));
         assert!(instructor_only(Path::new(".ci/run")));
         assert!(instructor_only(Path::new("tests/instructor.rs")));
+        assert!(instructor_only(Path::new(
+            "crates/grader/fixtures/hostile.toml"
+        )));
         assert!(!instructor_only(Path::new(
             "labs/lab-01-x/tests/exercises.rs"
         )));

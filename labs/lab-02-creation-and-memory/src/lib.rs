@@ -23,6 +23,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -203,6 +204,13 @@ pub struct IdleThreads {
     handles: Vec<JoinHandle<()>>,
 }
 
+/// Idle threads alive now, and the most there have been at once since
+/// [`IdleThreads::reset_peak`]: the exercises' tests read them to see that
+/// the threads really existed together (sampling /proc from another thread
+/// can miss that moment on a loaded machine).
+static ALIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
 impl IdleThreads {
     /// Starts `count` threads and returns once every one of them is running.
     pub fn start(count: usize) -> IdleThreads {
@@ -212,13 +220,26 @@ impl IdleThreads {
             .map(|_| {
                 let (started, release) = (started.clone(), release.clone());
                 thread::spawn(move || {
+                    let alive = ALIVE.fetch_add(1, Ordering::SeqCst) + 1;
+                    PEAK.fetch_max(alive, Ordering::SeqCst);
                     started.wait();
                     release.wait();
+                    ALIVE.fetch_sub(1, Ordering::SeqCst);
                 })
             })
             .collect();
         started.wait();
         IdleThreads { release, handles }
+    }
+
+    /// The most idle threads alive at once since the last [`IdleThreads::reset_peak`].
+    pub fn peak() -> usize {
+        PEAK.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting the peak afresh (from the threads alive now).
+    pub fn reset_peak() {
+        PEAK.store(ALIVE.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Lets them finish, and joins them.

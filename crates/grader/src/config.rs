@@ -1,0 +1,294 @@
+//! A lab's `grading.toml`: its graded tests (points, repeats, visibility) and
+//! the limits every run of a test gets.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// The limits one run of one graded test gets. Each can be set for a whole
+/// lab (`[limits]`) and overridden per test.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Wall-clock seconds before the test's process group is killed.
+    pub timeout_seconds: f64,
+    /// CPU seconds (`RLIMIT_CPU`): all threads together.
+    pub cpu_seconds: u64,
+    /// Address space in MiB (`RLIMIT_AS`).
+    pub memory_mib: u64,
+    /// Processes and threads the test may have at once.
+    pub processes: u64,
+    /// Largest file the test may write, in MiB (`RLIMIT_FSIZE`).
+    pub file_mib: u64,
+    /// Output kept for the report, in KiB; the rest is counted, not kept.
+    pub output_kib: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout_seconds: 30.0,
+            cpu_seconds: 60,
+            memory_mib: 4096,
+            processes: 256,
+            file_mib: 64,
+            output_kib: 64,
+        }
+    }
+}
+
+impl Limits {
+    /// The wall-clock limit as a `Duration`.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_seconds)
+    }
+
+    /// Output beyond which a test is stopped: it is flooding, not reporting.
+    pub fn output_flood_bytes(&self) -> u64 {
+        (self.output_kib * 1024).max(16 << 20)
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(self.timeout_seconds > 0.0 && self.timeout_seconds <= 3600.0) {
+            bail!(
+                "timeout_seconds must be in (0, 3600], not {}",
+                self.timeout_seconds
+            );
+        }
+        let positive = [
+            ("cpu_seconds", self.cpu_seconds),
+            ("memory_mib", self.memory_mib),
+            ("processes", self.processes),
+            ("file_mib", self.file_mib),
+            ("output_kib", self.output_kib),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Who sees a test's result on Gradescope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Shown at once.
+    Visible,
+    /// Shown once the due date has passed.
+    AfterDueDate,
+    /// Shown once the grades are published.
+    AfterPublished,
+    /// Never shown to the student.
+    Hidden,
+}
+
+/// One graded test, as written in `grading.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    file: String,
+    name: String,
+    points: f64,
+    #[serde(default)]
+    repeat: Option<u32>,
+    #[serde(default)]
+    visibility: Option<Visibility>,
+    #[serde(default)]
+    timeout_seconds: Option<f64>,
+    #[serde(default)]
+    memory_mib: Option<u64>,
+    #[serde(default)]
+    processes: Option<u64>,
+}
+
+/// Partial limits in `[limits]`: what is left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_seconds: Option<f64>,
+    cpu_seconds: Option<u64>,
+    memory_mib: Option<u64>,
+    processes: Option<u64>,
+    file_mib: Option<u64>,
+    output_kib: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrading {
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    test: Vec<RawTest>,
+}
+
+/// One graded test with everything resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradedTest {
+    /// The test target: `tests/<file>.rs`.
+    pub file: String,
+    /// The test function's name.
+    pub name: String,
+    /// Points it is worth.
+    pub points: f64,
+    /// How many times it must pass (race-sensitive tests run more than once).
+    pub repeat: u32,
+    /// Who sees its result: visible tests by default, hidden ones after the due date.
+    pub visibility: Visibility,
+    /// The limits of each run.
+    pub limits: Limits,
+}
+
+/// A lab's grading: its graded tests in the order of the file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grading {
+    /// The lab-wide limits (before per-test overrides).
+    pub limits: Limits,
+    /// The graded tests.
+    pub tests: Vec<GradedTest>,
+}
+
+impl Grading {
+    /// Reads `path`; errors name the file and what is wrong.
+    pub fn load(path: &Path) -> Result<Grading> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Grading::parse(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// Parses the text of a `grading.toml`.
+    pub fn parse(text: &str) -> Result<Grading> {
+        let raw: RawGrading = toml::from_str(text)?;
+        let defaults = Limits::default();
+        let l = raw.limits;
+        let limits = Limits {
+            timeout_seconds: l.timeout_seconds.unwrap_or(defaults.timeout_seconds),
+            cpu_seconds: l.cpu_seconds.unwrap_or(defaults.cpu_seconds),
+            memory_mib: l.memory_mib.unwrap_or(defaults.memory_mib),
+            processes: l.processes.unwrap_or(defaults.processes),
+            file_mib: l.file_mib.unwrap_or(defaults.file_mib),
+            output_kib: l.output_kib.unwrap_or(defaults.output_kib),
+        };
+        limits.check().context("in [limits]")?;
+        let mut tests = Vec::new();
+        for t in raw.test {
+            tests.push(resolve(t, limits)?);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &tests {
+            if !seen.insert((t.file.as_str(), t.name.as_str())) {
+                bail!("test {} of tests/{}.rs is listed twice", t.name, t.file);
+            }
+        }
+        Ok(Grading { limits, tests })
+    }
+
+    /// The test targets that hold graded tests, each once, in order.
+    pub fn files(&self) -> Vec<String> {
+        let mut files: Vec<String> = Vec::new();
+        for t in &self.tests {
+            if !files.contains(&t.file) {
+                files.push(t.file.clone());
+            }
+        }
+        files
+    }
+
+    /// The points of all graded tests.
+    pub fn max_score(&self) -> f64 {
+        self.tests.iter().map(|t| t.points).sum()
+    }
+}
+
+fn resolve(t: RawTest, lab: Limits) -> Result<GradedTest> {
+    let what = || format!("test {} of tests/{}.rs", t.name, t.file);
+    if t.name.trim().is_empty() || t.file.trim().is_empty() {
+        bail!("a [[test]] needs a file and a name");
+    }
+    if !(t.points.is_finite() && t.points >= 0.0) {
+        bail!("{}: points must be a number ≥ 0", what());
+    }
+    let repeat = t.repeat.unwrap_or(1);
+    if !(1..=100).contains(&repeat) {
+        bail!("{}: repeat must be between 1 and 100", what());
+    }
+    let limits = Limits {
+        timeout_seconds: t.timeout_seconds.unwrap_or(lab.timeout_seconds),
+        memory_mib: t.memory_mib.unwrap_or(lab.memory_mib),
+        processes: t.processes.unwrap_or(lab.processes),
+        ..lab
+    };
+    limits.check().with_context(what)?;
+    // Tests students cannot see are shown after the due date unless said otherwise.
+    let default_visibility = if t.file == "hidden" {
+        Visibility::AfterDueDate
+    } else {
+        Visibility::Visible
+    };
+    Ok(GradedTest {
+        visibility: t.visibility.unwrap_or(default_visibility),
+        file: t.file,
+        name: t.name,
+        points: t.points,
+        repeat,
+        limits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_overrides_and_visibility() {
+        let grading = Grading::parse(
+            r#"
+            [limits]
+            timeout_seconds = 10
+            [[test]]
+            file = "exercises"
+            name = "a"
+            points = 1
+            [[test]]
+            file = "hidden"
+            name = "b"
+            points = 2
+            repeat = 3
+            processes = 32
+            "#,
+        )
+        .unwrap();
+        assert_eq!(grading.tests.len(), 2);
+        let (a, b) = (&grading.tests[0], &grading.tests[1]);
+        assert_eq!(a.limits.timeout_seconds, 10.0);
+        assert_eq!(a.limits.memory_mib, Limits::default().memory_mib);
+        assert_eq!(a.visibility, Visibility::Visible);
+        assert_eq!(b.visibility, Visibility::AfterDueDate);
+        assert_eq!((b.repeat, b.limits.processes), (3, 32));
+        assert_eq!(grading.max_score(), 3.0);
+        assert_eq!(grading.files(), ["exercises", "hidden"]);
+    }
+
+    #[test]
+    fn mistakes_are_errors_that_say_what_is_wrong() {
+        let cases = [
+            ("[[test]]\nfile='e'\nname='a'\npoints=-1", "points"),
+            ("[[test]]\nfile='e'\nname='a'\npoints=1\nrepeat=0", "repeat"),
+            ("[limits]\ntimeout_seconds=0", "timeout_seconds"),
+            ("[limits]\nprocesses=0", "processes"),
+            ("[[test]]\nfile='e'\nname='a'\npoints=1\nrepaet=2", "repaet"),
+            (
+                "[[test]]\nfile='e'\nname='a'\npoints=1\n[[test]]\nfile='e'\nname='a'\npoints=1",
+                "twice",
+            ),
+        ];
+        for (text, word) in cases {
+            let err = format!("{:#}", Grading::parse(text).unwrap_err());
+            assert!(err.contains(word), "{text:?} gave {err}");
+        }
+    }
+}

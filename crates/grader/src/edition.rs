@@ -1,0 +1,115 @@
+//! The student edition's rules, shared by `cargo xtask release` and the
+//! grader's tests: solution blocks out, starters in, hidden tests unlisted.
+//!
+//! In a lab's `.rs` files, lines between `// solution:begin` and
+//! `// solution:end` are the instructor's solution; a `// starter: ` line is
+//! what students get in its place (usually a `todo!`).
+
+use anyhow::{Result, bail};
+
+/// Removes solution blocks and uncomments starter lines.
+pub fn strip_solutions(text: &str) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut open_at = None;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("// solution:begin") {
+            if let Some(first) = open_at {
+                bail!("line {number}: solution:begin inside the block opened at line {first}");
+            }
+            open_at = Some(number);
+            continue;
+        }
+        if trimmed.starts_with("// solution:end") {
+            if open_at.take().is_none() {
+                bail!("line {number}: solution:end without solution:begin");
+            }
+            continue;
+        }
+        if open_at.is_some() {
+            continue;
+        }
+        match trimmed.strip_prefix("// starter: ") {
+            Some(code) => {
+                let indent = &line[..line.len() - trimmed.len()];
+                out.push_str(indent);
+                out.push_str(code);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    if let Some(first) = open_at {
+        bail!("the solution block opened at line {first} is never closed");
+    }
+    Ok(out)
+}
+
+/// A lab's `grading.toml` for students: without the hidden tests, which
+/// their edition does not have (their names would give answers away).
+pub fn student_grading(text: &str) -> String {
+    let mut out = String::new();
+    for (index, block) in text.split("[[test]]").enumerate() {
+        if index == 0 {
+            out.push_str(block);
+        } else if !block
+            .lines()
+            .any(|l| l.replace(' ', "") == "file=\"hidden\"")
+        {
+            out.push_str("[[test]]");
+            out.push_str(block);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Grading;
+
+    #[test]
+    fn solutions_are_removed_and_starters_uncommented() {
+        let text = "fn f() -> u32 {\n    // solution:begin\n    42\n    // solution:end\n    // starter: todo!(\"answer\")\n}\n";
+        assert_eq!(
+            strip_solutions(text).unwrap(),
+            "fn f() -> u32 {\n    todo!(\"answer\")\n}\n"
+        );
+    }
+
+    #[test]
+    fn unbalanced_markers_are_errors_with_line_numbers() {
+        let open = "// solution:begin\nx\n";
+        assert!(
+            strip_solutions(open)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+        let stray = "x\n// solution:end\n";
+        assert!(
+            strip_solutions(stray)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
+        let nested = "// solution:begin\n// solution:begin\n";
+        assert!(
+            strip_solutions(nested)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
+    }
+
+    #[test]
+    fn the_students_grading_toml_has_no_hidden_tests() {
+        let text = "# points\n\n[[test]]\nfile = \"exercises\"\nname = \"a\"\npoints = 1\n\n[[test]]\nfile = \"hidden\"\nname = \"secret\"\npoints = 2\n";
+        let student = student_grading(text);
+        assert!(student.contains("name = \"a\""));
+        assert!(!student.contains("secret"), "{student}");
+        let grading = Grading::parse(&student).unwrap();
+        assert_eq!(grading.tests.len(), 1);
+    }
+}

@@ -1,0 +1,464 @@
+//! Grading submissions: one build workspace (the instructor's course with a
+//! submission's exercise files in it) and one build cache for every
+//! submission; builds one after another, graded tests in parallel sandboxes.
+//!
+//! Only `src/exercises.rs` of each lab is taken from a submission. Everything
+//! else — the tests students see, the hidden ones, `grading.toml`, the lab's
+//! other code, labkit, the manifests — is the instructor's, so a submission
+//! that edits its tests or the harness changes nothing.
+
+use crate::build::{self, Built};
+use crate::config::{GradedTest, Visibility};
+use crate::course::{self, Course, CourseLab};
+use crate::sandbox::{self, Identity};
+use crate::verdict;
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender};
+use serde::Serialize;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A submission to grade: a name for the reports and its directory.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// Shown in reports (the directory's name by default).
+    pub name: String,
+    /// The student's repository, or a folder that holds it.
+    pub dir: PathBuf,
+}
+
+impl Submission {
+    /// A submission named after its directory.
+    pub fn from_dir(dir: &Path) -> Result<Submission> {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("there is no submission at {}", dir.display()))?;
+        if !dir.is_dir() {
+            anyhow::bail!("{} is not a directory", dir.display());
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "submission".into());
+        Ok(Submission { name, dir })
+    }
+}
+
+/// How to grade.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Labs to grade (all graded labs when empty).
+    pub labs: Vec<String>,
+    /// Tests run at once (the core count by default).
+    pub jobs: usize,
+    /// Where the build workspace and its cache live.
+    pub work_dir: PathBuf,
+    /// An upper bound on every test's time limit, in seconds.
+    pub timeout_cap: Option<f64>,
+    /// Print a line per lab built and per submission graded (to stderr).
+    pub progress: bool,
+}
+
+/// The result of one graded test.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// The lab, e.g. "lab-01".
+    pub lab: String,
+    /// The test target (`tests/<file>.rs`).
+    pub file: String,
+    /// The test's name.
+    pub name: String,
+    /// Points earned: all or nothing.
+    pub score: f64,
+    /// Points it is worth.
+    pub max_score: f64,
+    /// Whether every run passed.
+    pub passed: bool,
+    /// Why it did not pass (empty when it did).
+    pub message: String,
+    /// The captured output of the run that failed (empty when it passed).
+    pub output: String,
+    /// Who sees the result on Gradescope.
+    pub visibility: Visibility,
+    /// Runs made (it stops at the first failure).
+    pub runs: u32,
+    /// Runs required.
+    pub repeat: u32,
+    /// Wall-clock seconds of all its runs.
+    pub seconds: f64,
+}
+
+/// The grading of one lab of one submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabReport {
+    /// The lab, e.g. "lab-01".
+    pub lab: String,
+    /// Why no test could run (no exercises file, or it did not compile).
+    pub problem: Option<String>,
+    /// Seconds spent building.
+    pub build_seconds: f64,
+    /// Things an instructor should look at, which do not change the grade.
+    pub notes: Vec<String>,
+    /// Every graded test, in the order of `grading.toml`.
+    pub tests: Vec<TestResult>,
+}
+
+/// The grading of one submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionReport {
+    /// The submission's name.
+    pub submission: String,
+    /// Its directory.
+    pub path: PathBuf,
+    /// Points earned.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// Wall-clock seconds from its first build to its last test.
+    pub seconds: f64,
+    /// One report per graded lab.
+    pub labs: Vec<LabReport>,
+}
+
+impl SubmissionReport {
+    /// Every test result, lab by lab.
+    pub fn tests(&self) -> impl Iterator<Item = &TestResult> {
+        self.labs.iter().flat_map(|l| l.tests.iter())
+    }
+}
+
+/// One test to run: where its result goes, and what to run.
+struct Job {
+    submission: usize,
+    lab: usize,
+    test: usize,
+    lab_id: String,
+    graded: GradedTest,
+    executable: PathBuf,
+}
+
+/// A finished run of one job: which test, and how it went.
+type Done = (usize, usize, usize, TestResult);
+
+/// The reports being filled in, and how many tests each still waits for.
+struct Tally {
+    reports: Vec<SubmissionReport>,
+    started: Vec<Instant>,
+    pending: Vec<usize>,
+    finished: usize,
+    progress: bool,
+}
+
+impl Tally {
+    fn record(&mut self, (s, l, t, result): Done) {
+        self.reports[s].labs[l].tests[t] = result;
+        self.pending[s] -= 1;
+        self.close_if_done(s);
+    }
+
+    /// Totals submission `s` once none of its tests is pending, and says so.
+    fn close_if_done(&mut self, s: usize) {
+        if self.pending[s] > 0 {
+            return;
+        }
+        self.finished += 1;
+        let of = self.reports.len();
+        let report = &mut self.reports[s];
+        report.seconds = self.started[s].elapsed().as_secs_f64();
+        report.score = report.tests().map(|t| t.score).sum();
+        report.max_score = report.tests().map(|t| t.max_score).sum();
+        if self.progress {
+            eprintln!(
+                "[{}/{}] {}: {} of {} points ({:.1} s)",
+                self.finished,
+                of,
+                report.submission,
+                points(report.score),
+                points(report.max_score),
+                report.seconds
+            );
+        }
+    }
+}
+
+/// Grades each submission on the selected labs; the reports come back in
+/// the order of `submissions`. Errors only when grading itself cannot go on
+/// (no cargo, an unwritable work directory) — never for a submission's fault.
+pub fn grade(
+    course: &Course,
+    submissions: &[Submission],
+    options: &Options,
+) -> Result<Vec<SubmissionReport>> {
+    let labs = course.select(&options.labs)?;
+    let workspace = options.work_dir.join("course");
+    let target_dir = options.work_dir.join("target");
+    course::sync_copy(&course.root, &workspace)
+        .with_context(|| format!("copying the course into {}", workspace.display()))?;
+    let area = public_tempdir()?;
+    sandbox::become_subreaper();
+    let mut tally = Tally {
+        reports: submissions
+            .iter()
+            .map(|s| SubmissionReport {
+                submission: s.name.clone(),
+                path: s.dir.clone(),
+                score: 0.0,
+                max_score: 0.0,
+                seconds: 0.0,
+                labs: Vec::new(),
+            })
+            .collect(),
+        started: vec![Instant::now(); submissions.len()],
+        pending: vec![0; submissions.len()],
+        finished: 0,
+        progress: options.progress,
+    };
+    let (job_sender, job_receiver) = crossbeam_channel::unbounded::<Job>();
+    let (result_sender, result_receiver) = crossbeam_channel::unbounded::<Done>();
+    std::thread::scope(|scope| -> Result<()> {
+        for slot in 0..options.jobs.clamp(1, sandbox::SLOTS) {
+            let receiver = job_receiver.clone();
+            let sender = result_sender.clone();
+            let area = area.path();
+            scope.spawn(move || worker(slot, area, receiver, sender));
+        }
+        drop(result_sender);
+        // Builds happen here, one after another (they share the cache);
+        // tests run on the workers meanwhile.
+        for (s, submission) in submissions.iter().enumerate() {
+            tally.started[s] = Instant::now();
+            for (l, lab) in labs.iter().enumerate() {
+                let (report, executables) = build_lab(
+                    &workspace,
+                    &target_dir,
+                    area.path(),
+                    s,
+                    submission,
+                    lab,
+                    options,
+                )?;
+                tally.reports[s].labs.push(report);
+                let Some(executables) = executables else {
+                    continue;
+                };
+                for (t, graded) in lab.grading.tests.iter().enumerate() {
+                    let mut graded = graded.clone();
+                    if let Some(cap) = options.timeout_cap {
+                        graded.limits.timeout_seconds = graded.limits.timeout_seconds.min(cap);
+                    }
+                    tally.pending[s] += 1;
+                    job_sender.send(Job {
+                        submission: s,
+                        lab: l,
+                        test: t,
+                        lab_id: lab.id.clone(),
+                        executable: executables[&graded.file].clone(),
+                        graded,
+                    })?;
+                }
+            }
+            tally.close_if_done(s);
+            while let Ok(done) = result_receiver.try_recv() {
+                tally.record(done);
+            }
+        }
+        drop(job_sender);
+        for done in result_receiver.iter() {
+            tally.record(done);
+        }
+        Ok(())
+    })?;
+    Ok(tally.reports)
+}
+
+/// Points without a needless ".0".
+pub fn points(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// Puts a submission's exercises into the workspace and builds the lab's
+/// graded test targets; the executables are copied out (the next build
+/// overwrites them). `None` when no test can run, with the reason in the report.
+fn build_lab(
+    workspace: &Path,
+    target_dir: &Path,
+    area: &Path,
+    index: usize,
+    submission: &Submission,
+    lab: &CourseLab,
+    options: &Options,
+) -> Result<(LabReport, Option<build::Executables>)> {
+    let start = Instant::now();
+    let mut report = LabReport {
+        lab: lab.id.clone(),
+        problem: None,
+        build_seconds: 0.0,
+        notes: Vec::new(),
+        tests: lab
+            .grading
+            .tests
+            .iter()
+            .map(|t| unrun(&lab.id, t))
+            .collect(),
+    };
+    let Some(exercises) = course::find_exercises(&submission.dir, lab) else {
+        let problem = format!(
+            "no {}/src/exercises.rs in the submission: nothing to grade",
+            lab.relative.display()
+        );
+        zero_all(&mut report, &problem);
+        report.problem = Some(problem);
+        return Ok((report, None));
+    };
+    let text = std::fs::read(&exercises)
+        .with_context(|| format!("cannot read {}", exercises.display()))?;
+    report.notes = suspicious(&String::from_utf8_lossy(&text));
+    let destination = workspace.join(&lab.relative).join("src/exercises.rs");
+    if std::fs::read(&destination).ok().as_deref() != Some(text.as_slice()) {
+        std::fs::write(&destination, &text)?;
+    }
+    if options.progress {
+        eprintln!("[{}] {}: building", submission.name, lab.id);
+    }
+    let built = build::build_tests(workspace, target_dir, &lab.id, &lab.grading.files())?;
+    report.build_seconds = start.elapsed().as_secs_f64();
+    match built {
+        Built::Failed(errors) => {
+            zero_all(
+                &mut report,
+                "did not compile: the lab scores zero (see the build errors)",
+            );
+            report.problem = Some(format!("did not compile:\n{errors}"));
+            Ok((report, None))
+        }
+        Built::Ok(executables) => {
+            let dir = area.join(format!("{index}-{}", lab.id));
+            std::fs::create_dir_all(&dir)?;
+            let mut copies = build::Executables::new();
+            for (name, path) in executables {
+                let copy = dir.join(&name);
+                std::fs::copy(&path, &copy)
+                    .with_context(|| format!("copying {}", path.display()))?;
+                std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))?;
+                copies.insert(name, copy);
+            }
+            Ok((report, Some(copies)))
+        }
+    }
+}
+
+/// A test that has not run (yet): zero points.
+fn unrun(lab: &str, test: &GradedTest) -> TestResult {
+    TestResult {
+        lab: lab.to_string(),
+        file: test.file.clone(),
+        name: test.name.clone(),
+        score: 0.0,
+        max_score: test.points,
+        passed: false,
+        message: "not run".into(),
+        output: String::new(),
+        visibility: test.visibility,
+        runs: 0,
+        repeat: test.repeat,
+        seconds: 0.0,
+    }
+}
+
+fn zero_all(report: &mut LabReport, message: &str) {
+    for test in &mut report.tests {
+        test.message = message.to_string();
+    }
+}
+
+/// Text in a submission that only a forgery of libtest's report needs.
+fn suspicious(code: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    for marker in ["test result:", " ... ok", "--exact"] {
+        if code.contains(marker) {
+            notes.push(format!(
+                "the code contains {marker:?}, text of the test harness's own report: read it before trusting this grade"
+            ));
+        }
+    }
+    notes
+}
+
+/// A worker: runs jobs in sandbox slot `slot` until there are no more.
+fn worker(slot: usize, area: &Path, jobs: Receiver<Job>, results: Sender<Done>) {
+    let identity = Identity::for_slot(slot);
+    for job in jobs.iter() {
+        let result = run_test(&job, area, identity);
+        if results
+            .send((job.submission, job.lab, job.test, result))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Runs one graded test as many times as it must pass, stopping at the first failure.
+fn run_test(job: &Job, area: &Path, identity: Option<Identity>) -> TestResult {
+    let graded = &job.graded;
+    let mut result = unrun(&job.lab_id, graded);
+    let args = vec![
+        graded.name.clone(),
+        "--exact".into(),
+        "--test-threads=1".into(),
+        "--color=never".into(),
+    ];
+    let start = Instant::now();
+    for run in 1..=graded.repeat {
+        result.runs = run;
+        let dir = area.join(format!(
+            "{}-{}-{}-{}-{run}",
+            job.submission, job.lab_id, graded.file, graded.name
+        ));
+        let finished = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
+            .map_err(anyhow::Error::from)
+            .and_then(|_| sandbox::run(&job.executable, &args, &dir, &graded.limits, identity));
+        let _ = std::fs::remove_dir_all(&dir);
+        let finished = match finished {
+            Ok(finished) => finished,
+            Err(err) => {
+                result.message = format!("the grader could not run the test: {err:#}");
+                break;
+            }
+        };
+        let verdict = verdict::judge(&finished, &graded.name, &graded.limits);
+        if !verdict.passed {
+            result.message = if graded.repeat > 1 {
+                format!(
+                    "failed on run {run} of {}: {}",
+                    graded.repeat, verdict.message
+                )
+            } else {
+                verdict.message
+            };
+            result.output = finished.output;
+            break;
+        }
+        if run == graded.repeat {
+            result.passed = true;
+            result.score = graded.points;
+            result.message = verdict.message;
+        }
+    }
+    result.seconds = start.elapsed().as_secs_f64();
+    result
+}
+
+/// A temporary directory every sandbox user can enter (tests run as other
+/// users when the grader is root, and must reach their executables).
+fn public_tempdir() -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("grader-").tempdir()?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    Ok(dir)
+}

@@ -1,0 +1,29 @@
+//! The course's grader: grades students' exercise files with the
+//! instructor's tests, safely.
+//!
+//! - [`course`]: the labs with a `grading.toml`, and where a submission keeps
+//!   each lab's `src/exercises.rs` (the only file taken from a submission).
+//! - [`config`]: `grading.toml` — points, repeats, visibility, limits.
+//! - [`build`]: `cargo test --no-run` of a lab's graded targets; the
+//!   executables, or the compiler's first errors.
+//! - [`sandbox`]: one run of one test in its own session with resource
+//!   limits, a wall-clock limit, a process watchdog and capped output.
+//! - [`libtest`]: what libtest itself reported for the test.
+//! - [`verdict`]: a pass only when libtest reported one and the process
+//!   ended cleanly; otherwise a message saying what happened.
+//! - [`grade`]: builds in one workspace and cache, tests in parallel.
+//! - [`report`]: table, Gradescope, GitHub Classroom and JSON.
+//! - [`edition`]: the student edition's rules (solutions out, starters in).
+
+pub mod build;
+pub mod config;
+pub mod course;
+pub mod edition;
+pub mod grade;
+pub mod libtest;
+pub mod report;
+pub mod sandbox;
+pub mod verdict;
+
+pub use course::Course;
+pub use grade::{Options, Submission, SubmissionReport, grade};

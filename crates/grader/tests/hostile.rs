@@ -1,0 +1,273 @@
+//! The grader against hostile submissions (fixtures/hostile.toml): each is
+//! graded zero, with the right message, for what it broke and full marks for
+//! the rest; grading finishes in bounded time and leaves no process behind.
+
+use grader::edition::strip_solutions;
+use grader::sandbox::{Identity, pids_of_user};
+use grader::{Course, Options, Submission, SubmissionReport, grade};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Deserialize)]
+struct Fixtures {
+    fixture: Vec<Fixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    name: String,
+    #[serde(default)]
+    replace: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    fails: String,
+    #[serde(default)]
+    passes: Vec<String>,
+    message: String,
+    #[serde(default)]
+    starter: bool,
+    #[serde(default)]
+    edit_tests: bool,
+}
+
+const LAB: &str = "lab-01";
+/// Hostile tests that hang are stopped at this many seconds.
+const TIMEOUT: f64 = 5.0;
+const JOBS: usize = 2;
+
+fn course_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `solution` with the body of `pub fn name` (its solution block) replaced.
+fn replace_body(solution: &str, name: &str, body: &str) -> String {
+    let lines: Vec<&str> = solution.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(&format!("pub fn {name}")))
+        .unwrap_or_else(|| panic!("no pub fn {name}"));
+    let begin = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim() == "// solution:begin")
+            .unwrap();
+    let end = begin
+        + lines[begin..]
+            .iter()
+            .position(|l| l.trim() == "// solution:end")
+            .unwrap();
+    let mut out: Vec<&str> = lines[..=begin].to_vec();
+    out.extend(body.lines());
+    out.extend(&lines[end..]);
+    out.join("\n") + "\n"
+}
+
+/// Writes the fixture's submission: the lab's directory with its exercises
+/// (and, for `edit_tests`, rewritten tests and grading.toml).
+fn write_submission(dir: &Path, fixture: &Fixture, lab: &Path, course: &Course) {
+    let solution = std::fs::read_to_string(lab.join("src/exercises.rs")).unwrap();
+    let exercises = if fixture.starter {
+        strip_solutions(&solution).unwrap()
+    } else {
+        let name = fixture.replace.as_deref().expect("replace");
+        replace_body(&solution, name, fixture.body.as_deref().expect("body"))
+    };
+    let copy = dir.join("labs").join(lab.file_name().unwrap());
+    std::fs::create_dir_all(copy.join("src")).unwrap();
+    std::fs::create_dir_all(copy.join("tests")).unwrap();
+    std::fs::write(copy.join("src/exercises.rs"), exercises).unwrap();
+    if fixture.edit_tests {
+        let grading = &course.labs.iter().find(|l| l.id == LAB).unwrap().grading;
+        let mut toml = String::new();
+        for file in grading.files() {
+            let mut tests = String::new();
+            for test in grading.tests.iter().filter(|t| t.file == file) {
+                tests.push_str(&format!("#[test]\nfn {}() {{}}\n", test.name));
+                toml.push_str(&format!(
+                    "[[test]]\nfile = \"{file}\"\nname = \"{}\"\npoints = 1000\n",
+                    test.name
+                ));
+            }
+            std::fs::write(copy.join(format!("tests/{file}.rs")), tests).unwrap();
+        }
+        std::fs::write(copy.join("grading.toml"), toml).unwrap();
+    }
+}
+
+/// What is wrong with the grading of one fixture (empty when all is right).
+fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
+    let mut problems = Vec::new();
+    for test in report.tests() {
+        let should_fail =
+            test.name.starts_with(&fixture.fails) && !fixture.passes.contains(&test.name);
+        let what = format!("{}: {}", fixture.name, test.name);
+        if should_fail {
+            if test.passed || test.score != 0.0 {
+                problems.push(format!("{what} passed, but the fixture breaks it"));
+            } else if !test.message.contains(&fixture.message) {
+                problems.push(format!(
+                    "{what}: expected a message with {:?}, got {:?}",
+                    fixture.message, test.message
+                ));
+            }
+        } else if !test.passed || test.score != test.max_score {
+            problems.push(format!(
+                "{what} should pass (the fixture leaves it alone), got {:?}",
+                test.message
+            ));
+        }
+    }
+    if report.tests().count() == 0 {
+        problems.push(format!("{}: no tests were graded", fixture.name));
+    }
+    problems
+}
+
+/// Processes whose parent is this one (the test makes itself a subreaper, so
+/// anything a submission left behind ends up here).
+fn children_of_this_process() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?;
+            (ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
+    // SAFETY: prctl with plain integer arguments.
+    unsafe { nix::libc::prctl(nix::libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let root = course_root();
+    let course = Course::load(&root).unwrap();
+    let lab = root.join(&course.labs.iter().find(|l| l.id == LAB).unwrap().relative);
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile.toml"),
+    )
+    .unwrap();
+    let fixtures: Fixtures = toml::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let submissions: Vec<Submission> = fixtures
+        .fixture
+        .iter()
+        .map(|fixture| {
+            let path = dir.path().join(&fixture.name);
+            write_submission(&path, fixture, &lab, &course);
+            Submission::from_dir(&path).unwrap()
+        })
+        .collect();
+    let options = Options {
+        labs: vec![LAB.into()],
+        jobs: JOBS,
+        work_dir: root.join("target/grader-fixtures"),
+        timeout_cap: Some(TIMEOUT),
+        progress: true,
+    };
+    let start = Instant::now();
+    let reports = grade(&course, &submissions, &options).unwrap();
+    let took = start.elapsed();
+    eprintln!("graded {} hostile submissions in {took:.1?}", reports.len());
+
+    let mut problems: Vec<String> = fixtures
+        .fixture
+        .iter()
+        .zip(&reports)
+        .flat_map(|(fixture, report)| check(fixture, report))
+        .collect();
+    let broken = &reports[0].labs[0];
+    if !broken
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.contains("mismatched types"))
+    {
+        problems.push(format!(
+            "does-not-compile: the compiler's error is not in the report: {:?}",
+            broken.problem
+        ));
+    }
+    let edited = reports.last().unwrap();
+    if edited.max_score >= 1000.0 || edited.score != 0.0 {
+        problems.push(format!(
+            "edits-the-tests: scored {} of {}",
+            edited.score, edited.max_score
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        took < Duration::from_secs(400),
+        "grading took {took:?}: a hostile submission held the grader up"
+    );
+    // Nothing left: not in the sandbox users, not reparented to us.
+    std::thread::sleep(Duration::from_millis(200));
+    for slot in 0..JOBS {
+        if let Some(identity) = Identity::for_slot(slot) {
+            assert_eq!(pids_of_user(identity.uid), Vec::<i32>::new(), "slot {slot}");
+        }
+    }
+    let left = children_of_this_process();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn a_check_that_cannot_fail_is_caught() {
+    // The checker itself must fail a fixture graded wrongly: a broken test
+    // that passed, or one that failed with the wrong message.
+    let fixture = Fixture {
+        name: "f".into(),
+        replace: None,
+        body: None,
+        fails: "sum_in_threads".into(),
+        passes: vec![],
+        message: "timed out".into(),
+        starter: false,
+        edit_tests: false,
+    };
+    let test = |name: &str, passed: bool, message: &str| grader::grade::TestResult {
+        lab: LAB.into(),
+        file: "exercises".into(),
+        name: name.into(),
+        score: if passed { 1.0 } else { 0.0 },
+        max_score: 1.0,
+        passed,
+        message: message.into(),
+        output: String::new(),
+        visibility: grader::config::Visibility::Visible,
+        runs: 1,
+        repeat: 1,
+        seconds: 0.1,
+    };
+    let report = |tests: Vec<grader::grade::TestResult>| SubmissionReport {
+        submission: "f".into(),
+        path: PathBuf::new(),
+        score: 0.0,
+        max_score: 0.0,
+        seconds: 0.0,
+        labs: vec![grader::grade::LabReport {
+            lab: LAB.into(),
+            problem: None,
+            build_seconds: 0.0,
+            notes: vec![],
+            tests,
+        }],
+    };
+    let right = report(vec![
+        test("sum_in_threads_adds_up", false, "timed out: still running"),
+        test("run_in_a_thread_returns_the_value", true, ""),
+    ]);
+    assert!(check(&fixture, &right).is_empty());
+    let passed_anyway = report(vec![test("sum_in_threads_adds_up", true, "")]);
+    assert_eq!(check(&fixture, &passed_anyway).len(), 1);
+    let wrong_message = report(vec![test("sum_in_threads_adds_up", false, "panicked")]);
+    assert_eq!(check(&fixture, &wrong_message).len(), 1);
+    let collateral = report(vec![test("run_in_a_thread_returns_the_value", false, "x")]);
+    assert_eq!(check(&fixture, &collateral).len(), 1);
+}

@@ -1,0 +1,95 @@
+//! `cargo xtask gradescope-package`: the autograder bundle Gradescope asks
+//! for — `setup.sh` and `run_autograder` at the top, with the instructor's
+//! course (hidden tests included) beside them, as `/autograder/source`.
+
+use crate::release::repository_files;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+use zip::write::SimpleFileOptions;
+
+/// Writes the bundle to `out`; returns how many files it holds.
+pub fn write_package(root: &Path, out: &Path) -> Result<usize> {
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let plain = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    let executable = plain.unix_permissions(0o755);
+    let mut count = 0;
+    for script in ["setup.sh", "run_autograder"] {
+        zip.start_file(script, executable)?;
+        zip.write_all(&std::fs::read(root.join("xtask/gradescope").join(script))?)?;
+        count += 1;
+    }
+    for relative in repository_files(root)? {
+        let name = relative.to_string_lossy().replace('\\', "/");
+        let source = root.join(&relative);
+        let options = if is_executable(&source) {
+            executable
+        } else {
+            plain
+        };
+        zip.start_file(name, options)?;
+        zip.write_all(&std::fs::read(&source)?)?;
+        count += 1;
+    }
+    zip.finish()?;
+    Ok(count)
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_has_the_scripts_on_top_and_the_hidden_tests() {
+        let root = crate::labs::workspace_root();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("autograder.zip");
+        let count = write_package(&root, &out).unwrap();
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+        assert_eq!(archive.len(), count);
+        for script in ["setup.sh", "run_autograder"] {
+            let entry = archive.by_name(script).unwrap();
+            assert_eq!(entry.unix_mode().unwrap() & 0o755, 0o755, "{script}");
+        }
+        let names: Vec<String> = archive.file_names().map(String::from).collect();
+        assert!(names.iter().any(|n| n.ends_with("tests/hidden.rs")));
+        assert!(names.iter().any(|n| n == "Cargo.toml"));
+        assert!(!names.iter().any(|n| n.starts_with("target/")));
+    }
+
+    /// The grader cannot run (here: no cargo at all), and Gradescope still
+    /// gets a results.json that says so, with a score of zero.
+    #[test]
+    fn run_autograder_writes_results_even_when_grading_fails() {
+        let root = crate::labs::workspace_root();
+        let autograder = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(autograder.path().join("source")).unwrap();
+        std::fs::create_dir_all(autograder.path().join("submission")).unwrap();
+        let status = std::process::Command::new("bash")
+            .arg(root.join("xtask/gradescope/run_autograder"))
+            .env("AUTOGRADER_ROOT", autograder.path())
+            .env("HOME", autograder.path())
+            .env("PATH", "/usr/bin:/bin")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let text = std::fs::read_to_string(autograder.path().join("results/results.json")).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(value["score"], 0);
+        assert!(
+            value["output"]
+                .as_str()
+                .unwrap()
+                .contains("could not grade")
+        );
+    }
+}
