@@ -45,11 +45,6 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
         .map(|dir| Submission::from_dir(dir))
         .collect::<Result<Vec<_>>>()?;
     check_unique_names(&submissions)?;
-    if let Some(timeout) = request.timeout
-        && !(timeout > 0.0 && timeout <= 3600.0)
-    {
-        bail!("--timeout must be between 0 and 3600 seconds, not {timeout}");
-    }
     let options = Options {
         labs: request.labs.clone(),
         jobs: request
@@ -62,6 +57,20 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
     let reports = grader::grade(&course, &submissions, &options)?;
     write(&reports, &request)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--timeout`: seconds, more than 0 and at most an hour.
+pub fn parse_timeout(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds > 0.0 && seconds <= 3600.0 {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 3600 seconds, not {seconds}"
+        ))
+    }
 }
 
 /// Two submissions with the same directory name would overwrite each other's file.

@@ -49,7 +49,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundle_has_the_scripts_on_top_and_the_hidden_tests() {
+    fn the_bundle_has_the_scripts_on_top_and_every_course_file() {
         let root = crate::labs::workspace_root();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("autograder.zip");
@@ -60,9 +60,18 @@ mod tests {
             let entry = archive.by_name(script).unwrap();
             assert_eq!(entry.unix_mode().unwrap() & 0o755, 0o755, "{script}");
         }
-        let names: Vec<String> = archive.file_names().map(String::from).collect();
-        assert!(names.iter().any(|n| n.ends_with("tests/hidden.rs")));
-        assert!(names.iter().any(|n| n == "Cargo.toml"));
+        // Every file of the repository is there — in the instructor's
+        // repository that includes the hidden tests — and no build output.
+        let mut names: Vec<String> = archive.file_names().map(String::from).collect();
+        names.sort();
+        let mut expected: Vec<String> = repository_files(&root)
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .chain(["setup.sh".to_string(), "run_autograder".to_string()])
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected);
         assert!(!names.iter().any(|n| n.starts_with("target/")));
     }
 

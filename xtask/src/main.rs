@@ -91,8 +91,8 @@ enum Command {
         /// Tests run at once (default: the number of cores).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
         jobs: Option<u16>,
-        /// Cap every test's time limit at this many seconds.
-        #[arg(long, value_name = "SECONDS")]
+        /// Cap every test's time limit at this many seconds (0 < SECONDS ≤ 3600).
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = grade::parse_timeout)]
         timeout: Option<f64>,
     },
     /// Write the Gradescope autograder bundle (setup.sh, run_autograder, the course).

@@ -119,7 +119,7 @@ pub fn run(
     // SAFETY: the closure runs in the forked child before exec and makes only
     // async-signal-safe system calls (setsid, setrlimit, set*id, prctl).
     unsafe {
-        command.pre_exec(move || enter_sandbox(&rlimits, identity));
+        command.pre_exec(move || enter_sandbox(&rlimits, identity).map_err(std::io::Error::from));
     }
     let start = Instant::now();
     let mut child = command
@@ -208,46 +208,34 @@ fn child_limits(limits: &Limits, identity: Option<Identity>) -> ChildLimits {
 
 /// In the child, before exec: a session (and process group) of its own, the
 /// limits, no core files, and — when the grader is root — another user.
-fn enter_sandbox(limits: &ChildLimits, identity: Option<Identity>) -> std::io::Result<()> {
-    // SAFETY (whole function): plain system calls on values owned by the child.
-    unsafe {
-        check(libc::setsid())?;
-        set_limit(libc::RLIMIT_CORE, 0, 0)?;
-        set_limit(libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1)?;
-        set_limit(libc::RLIMIT_AS, limits.memory_bytes, limits.memory_bytes)?;
-        set_limit(libc::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes)?;
-        set_limit(libc::RLIMIT_NPROC, limits.nproc, limits.nproc)?;
-        if let Some(id) = identity {
-            check(libc::setgroups(0, std::ptr::null()))?;
-            check(libc::setgid(id.gid))?;
-            check(libc::setuid(id.uid))?;
-        }
-        // Changing user clears the parent-death signal, so it is set last:
-        // if the grader dies, its tests die with it.
-        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL))?;
+/// Only system calls here: the child of a multi-threaded parent may not
+/// allocate or take locks before `exec`.
+fn enter_sandbox(limits: &ChildLimits, identity: Option<Identity>) -> nix::Result<()> {
+    use nix::sys::resource::{Resource, setrlimit};
+    use nix::unistd::{Gid, Uid, setgid, setgroups, setsid, setuid};
+    setsid()?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+    setrlimit(
+        Resource::RLIMIT_CPU,
+        limits.cpu_seconds,
+        limits.cpu_seconds + 1,
+    )?;
+    setrlimit(
+        Resource::RLIMIT_AS,
+        limits.memory_bytes,
+        limits.memory_bytes,
+    )?;
+    setrlimit(Resource::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes)?;
+    setrlimit(Resource::RLIMIT_NPROC, limits.nproc, limits.nproc)?;
+    if let Some(id) = identity {
+        setgroups(&[])?;
+        setgid(Gid::from_raw(id.gid))?;
+        setuid(Uid::from_raw(id.uid))?;
     }
+    // Changing user clears the parent-death signal, so it is set last: if
+    // the grader dies, its tests die with it.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     Ok(())
-}
-
-unsafe fn set_limit(
-    resource: libc::__rlimit_resource_t,
-    soft: u64,
-    hard: u64,
-) -> std::io::Result<()> {
-    let limit = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: `limit` is a valid rlimit for the duration of the call.
-    check(unsafe { libc::setrlimit(resource, &limit) })
-}
-
-fn check(result: libc::c_int) -> std::io::Result<()> {
-    if result == -1 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
 }
 
 /// The output pipe, read without blocking; keeps the first `cap` bytes.
