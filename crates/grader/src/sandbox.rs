@@ -129,30 +129,25 @@ pub fn run(
     // end-of-file comes when the program's group is gone.
     drop(command);
     let group = Pid::from_raw(child.id() as i32);
-    let mut output = Output::new(reader, limits.output_kib * 1024)?;
     let mut peak_tasks = 0;
-    let mut last_count = Instant::now() - Duration::from_secs(1);
-    let ending = loop {
-        output.read_for(TICK)?;
-        if let Some(status) = child.try_wait()? {
-            break match status.signal() {
-                Some(signal) => Ending::Signaled(signal),
-                None => Ending::Exited(status.code().unwrap_or(-1)),
-            };
-        }
-        if start.elapsed() > limits.timeout() {
-            break stop(&mut child, group, Ending::TimedOut);
-        }
-        if output.total > limits.output_flood_bytes() {
-            break stop(&mut child, group, Ending::Flooded);
-        }
-        if last_count.elapsed() >= Duration::from_millis(100) {
-            last_count = Instant::now();
-            let tasks = group_tasks(group);
-            peak_tasks = peak_tasks.max(tasks);
-            if tasks >= limits.processes {
-                break stop(&mut child, group, Ending::TooManyProcesses);
-            }
+    let watched = Output::new(reader, limits.output_kib * 1024).and_then(|mut output| {
+        let ending = watch(
+            &mut child,
+            group,
+            &mut output,
+            limits,
+            start,
+            &mut peak_tasks,
+        )?;
+        Ok((ending, output))
+    });
+    let (ending, mut output) = match watched {
+        Ok(done) => done,
+        Err(err) => {
+            // The grader failed, not the test: still leave nothing behind.
+            stop(&mut child, group, Ending::TimedOut);
+            clean_up(group, identity);
+            return Err(err);
         }
     };
     let elapsed = start.elapsed();
@@ -173,6 +168,42 @@ pub fn run(
         elapsed,
         peak_tasks,
     })
+}
+
+/// Reads output and watches the clock, the output's size and the number of
+/// processes until the program ends or one of them runs out.
+fn watch(
+    child: &mut std::process::Child,
+    group: Pid,
+    output: &mut Output,
+    limits: &Limits,
+    start: Instant,
+    peak_tasks: &mut u64,
+) -> Result<Ending> {
+    let mut last_count = Instant::now() - Duration::from_secs(1);
+    loop {
+        output.read_for(TICK)?;
+        if let Some(status) = child.try_wait()? {
+            return Ok(match status.signal() {
+                Some(signal) => Ending::Signaled(signal),
+                None => Ending::Exited(status.code().unwrap_or(-1)),
+            });
+        }
+        if start.elapsed() > limits.timeout() {
+            return Ok(stop(child, group, Ending::TimedOut));
+        }
+        if output.total > limits.output_flood_bytes() {
+            return Ok(stop(child, group, Ending::Flooded));
+        }
+        if last_count.elapsed() >= Duration::from_millis(100) {
+            last_count = Instant::now();
+            let tasks = group_tasks(group);
+            *peak_tasks = (*peak_tasks).max(tasks);
+            if tasks >= limits.processes {
+                return Ok(stop(child, group, Ending::TooManyProcesses));
+            }
+        }
+    }
 }
 
 /// Kills the program's whole group, reaps the program, and says why.
