@@ -86,15 +86,20 @@ fn check_unique_names(submissions: &[Submission]) -> Result<()> {
     Ok(())
 }
 
-fn render(report: &SubmissionReport, format: Format) -> String {
-    let json = |value: serde_json::Value| {
-        serde_json::to_string_pretty(&value).expect("JSON values print") + "\n"
-    };
+/// A grade as JSON, for the formats that are JSON.
+fn json(report: &SubmissionReport, format: Format) -> Option<serde_json::Value> {
     match format {
-        Format::Table => report::table(report),
-        Format::Gradescope => json(report::gradescope(report)),
-        Format::Classroom => json(report::classroom(report)),
-        Format::Json => json(report::plain(report)),
+        Format::Table => None,
+        Format::Gradescope => Some(report::gradescope(report)),
+        Format::Classroom => Some(report::classroom(report)),
+        Format::Json => Some(report::plain(report)),
+    }
+}
+
+fn render(report: &SubmissionReport, format: Format) -> String {
+    match json(report, format) {
+        Some(value) => serde_json::to_string_pretty(&value).expect("JSON values print") + "\n",
+        None => report::table(report),
     }
 }
 
@@ -113,7 +118,7 @@ fn write(reports: &[SubmissionReport], request: &Request) -> Result<()> {
         (None, true) => {
             let values: Vec<serde_json::Value> = reports
                 .iter()
-                .map(|r| serde_json::from_str(&render(r, request.format)).expect("JSON"))
+                .filter_map(|r| json(r, request.format))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&values)?);
         }

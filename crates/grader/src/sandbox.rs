@@ -115,6 +115,11 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::from(writer.try_clone()?))
         .stderr(Stdio::from(writer));
+    // The slot's user must start with no process: one still dying from the
+    // previous test (a fork bomb's) would count against this test's limit.
+    if let Some(identity) = identity {
+        clean_up_user(identity.uid);
+    }
     let rlimits = child_limits(limits, identity);
     // SAFETY: the closure runs in the forked child before exec and makes only
     // async-signal-safe system calls (setsid, setrlimit, set*id, prctl).
@@ -190,7 +195,16 @@ fn watch(
             });
         }
         if start.elapsed() > limits.timeout() {
-            return Ok(stop(child, group, Ending::TimedOut));
+            // A fork bomb at the process limit can starve this watchdog of
+            // CPU until the time limit: count once more before blaming time.
+            let tasks = group_tasks(group);
+            *peak_tasks = (*peak_tasks).max(tasks);
+            let why = if tasks >= limits.processes {
+                Ending::TooManyProcesses
+            } else {
+                Ending::TimedOut
+            };
+            return Ok(stop(child, group, why));
         }
         if output.total > limits.output_flood_bytes() {
             return Ok(stop(child, group, Ending::Flooded));
@@ -379,6 +393,15 @@ pub fn pids_of_user(uid: u32) -> Vec<i32> {
         .collect()
 }
 
+/// The pids of the processes whose parent is `parent` (zombies included).
+pub fn children_of(parent: i32) -> Vec<i32> {
+    processes()
+        .iter()
+        .filter(|p| p.parent == parent)
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// Processes and threads of `uid`, for a normal user's `RLIMIT_NPROC` headroom.
 fn processes_of_user(uid: u32) -> u64 {
     processes()
@@ -390,20 +413,28 @@ fn processes_of_user(uid: u32) -> u64 {
 
 /// Kills what a run left: its process group and, when it ran as a sandbox
 /// user, every process of that user — even one that left the group — until
-/// none is left (at most a second).
+/// none is left.
 ///
 /// A killed process whose parent died first is reparented to the grader (see
 /// [`become_subreaper`]) and is reaped here: a zombie still counts against
 /// its user's process limit and would starve the slot's next test.
 pub fn clean_up(group: Pid, identity: Option<Identity>) {
     let _ = killpg(group, Signal::SIGKILL);
+    kill_and_reap(|p| p.group == group.as_raw() || identity.is_some_and(|i| i.uid == p.uid));
+}
+
+/// Kills and reaps every process of sandbox user `uid`.
+fn clean_up_user(uid: u32) {
+    kill_and_reap(|p| p.uid == uid);
+}
+
+/// Kills the processes `chosen` picks, and reaps those that are ours, until
+/// none is left or [`CLEAN_UP_LIMIT`] has passed.
+fn kill_and_reap(chosen: impl Fn(&Process) -> bool) {
     let me = std::process::id() as i32;
-    let until = Instant::now() + Duration::from_secs(1);
+    let until = Instant::now() + CLEAN_UP_LIMIT;
     loop {
-        let left: Vec<Process> = processes()
-            .into_iter()
-            .filter(|p| p.group == group.as_raw() || identity.is_some_and(|i| i.uid == p.uid))
-            .collect();
+        let left: Vec<Process> = processes().into_iter().filter(|p| chosen(p)).collect();
         if left.is_empty() || Instant::now() > until {
             return;
         }
@@ -419,6 +450,10 @@ pub fn clean_up(group: Pid, identity: Option<Identity>) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// How long cleaning up after one run may take: a fork bomb's few hundred
+/// processes die and are reaped well within it, even on a loaded machine.
+const CLEAN_UP_LIMIT: Duration = Duration::from_secs(5);
 
 /// Makes the grader the reaper of its tests' orphans, so that no process a
 /// test left behind goes to an `init` that might never reap it (in a

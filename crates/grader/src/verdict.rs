@@ -80,7 +80,11 @@ fn exited(code: i32, output: &str, name: &str, limits: &Limits) -> Verdict {
         }
         Report::Ignored => fail("the test is marked #[ignore] and did not run".into()),
         Report::NotFound => fail(format!("there is no test called {name} in this build")),
-        Report::Passed | Report::Missing => fail(format!(
+        Report::Passed => fail(format!(
+            "libtest reported a pass, but the process then exited with code {code} \
+             (something ran after the tests and failed)"
+        )),
+        Report::Missing => fail(format!(
             "the process exited with code {code} before the test harness reported a result \
              (does the code call process::exit, or print straight to standard output?)"
         )),
@@ -148,7 +152,13 @@ mod tests {
         let limits = Limits::default();
         assert!(judge(&finished(Ending::Exited(0), PASS), "t", &limits).passed);
         // The same text with another exit code: something after libtest failed.
-        assert!(!judge(&finished(Ending::Exited(1), PASS), "t", &limits).passed);
+        let after = judge(&finished(Ending::Exited(1), PASS), "t", &limits);
+        assert!(!after.passed);
+        assert!(
+            after.message.contains("then exited with code 1"),
+            "{}",
+            after.message
+        );
         let early = judge(
             &finished(Ending::Exited(0), "running 1 test\ntest t ... "),
             "t",

@@ -3,7 +3,7 @@
 //! the rest; grading finishes in bounded time and leaves no process behind.
 
 use grader::edition::strip_solutions;
-use grader::sandbox::{Identity, pids_of_user};
+use grader::sandbox::{Identity, children_of, pids_of_user};
 use grader::{Course, Options, Submission, SubmissionReport, grade};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -128,21 +128,6 @@ fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     problems
 }
 
-/// Processes whose parent is this one (the test makes itself a subreaper, so
-/// anything a submission left behind ends up here).
-fn children_of_this_process() -> Vec<i32> {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| {
-            let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid = stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?;
-            (ppid == me).then_some(pid)
-        })
-        .collect()
-}
-
 #[test]
 fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     // SAFETY: prctl with plain integer arguments.
@@ -213,7 +198,9 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
             assert_eq!(pids_of_user(identity.uid), Vec::<i32>::new(), "slot {slot}");
         }
     }
-    let left = children_of_this_process();
+    // The test made itself a subreaper: whatever a submission left behind
+    // would have been reparented to it.
+    let left = children_of(std::process::id() as i32);
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
