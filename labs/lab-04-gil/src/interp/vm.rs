@@ -1,0 +1,1417 @@
+//! The virtual machine: runs bytecode on one OS thread. Every interpreter
+//! thread — the main one and each `threading.Thread` — has its own `Vm`,
+//! all sharing one [`Runtime`].
+
+use super::PyError;
+use super::ast::{BinOp, CmpOp};
+use super::code::{Builtin, Code, Instr};
+use super::runtime::{
+    LockObject, Output, ProcessObject, RunningChild, Runtime, Started, THREAD_STACK, ThreadObject,
+};
+use super::timeline::State;
+use super::value::{Module, Value, lock_list, range_len};
+use labkit::child::fork_child;
+use nix::sys::wait::WaitStatus;
+use std::io::Read;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How deep calls may nest, as CPython's default recursion limit.
+pub const MAX_DEPTH: usize = 1000;
+
+/// One interpreter thread.
+pub struct Vm {
+    rt: Arc<Runtime>,
+    /// This thread's id: 1 for the main thread.
+    me: usize,
+    depth: usize,
+}
+
+/// A `for` loop's iterator.
+enum Iter {
+    Range { next: i64, stop: i64, step: i64 },
+    Items { items: Arc<[Value]>, next: usize },
+}
+
+impl Iter {
+    fn of(value: Value) -> Result<Iter, PyError> {
+        Ok(match value {
+            Value::Range(r) => Iter::Range {
+                next: r.0,
+                stop: r.1,
+                step: r.2,
+            },
+            Value::Tuple(items) => Iter::Items { items, next: 0 },
+            // A snapshot: another thread may change the list meanwhile.
+            Value::List(items) => Iter::Items {
+                items: lock_list(&items).clone().into(),
+                next: 0,
+            },
+            Value::Str(s) => Iter::Items {
+                items: s.chars().map(|c| Value::str(&c.to_string())).collect(),
+                next: 0,
+            },
+            other => {
+                return Err(type_error(format!(
+                    "'{}' object is not iterable",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+}
+
+/// The error for `a` and `b` where numbers (or strings) were expected.
+fn type_error(message: String) -> PyError {
+    PyError::new("TypeError", message)
+}
+
+fn unbound(name: &str) -> PyError {
+    PyError::new(
+        "UnboundLocalError",
+        format!("local variable '{name}' referenced before assignment"),
+    )
+}
+
+fn overflow() -> PyError {
+    PyError::new(
+        "OverflowError",
+        "integer overflow: integers are 64-bit in this interpreter",
+    )
+}
+
+/// Seconds on a clock that runs the same for a process and its forked children.
+fn perf_counter() -> f64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
+/// Turns an instruction's failure into an error that knows its line.
+macro_rules! tri {
+    ($code:expr, $pc:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(error) => return Err(locate(error, $code, $pc)),
+        }
+    };
+}
+
+fn locate(mut error: PyError, code: &Code, pc: usize) -> PyError {
+    let line = code.lines.get(pc.wrapping_sub(1)).copied().unwrap_or(0);
+    error.traceback.push((code.name.clone(), line));
+    error
+}
+
+impl Vm {
+    /// A VM for thread `me` of `rt`.
+    pub fn new(rt: Arc<Runtime>, me: usize) -> Vm {
+        Vm { rt, me, depth: 0 }
+    }
+
+    fn mark(&self, state: State) {
+        if let Some(timeline) = &self.rt.timeline {
+            timeline.set(self.me, state);
+        }
+    }
+
+    /// Starts running: takes the GIL, if there is one.
+    fn enter(&self) {
+        match &self.rt.gil {
+            Some(gil) => gil.take(self.me),
+            None => self.mark(State::Running),
+        }
+    }
+
+    /// Stops running: drops the GIL, if there is one.
+    fn leave(&self) {
+        self.mark(State::Done);
+        if let Some(gil) = &self.rt.gil {
+            gil.release(self.me);
+        }
+    }
+
+    // ANCHOR: blocking
+    /// Runs `work`, which blocks (sleeps, waits for a thread or a child),
+    /// without the GIL, so that other threads can run meanwhile — as
+    /// CPython's `Py_BEGIN_ALLOW_THREADS` / `Py_END_ALLOW_THREADS`.
+    fn blocking<T>(&self, work: impl FnOnce() -> T) -> T {
+        self.mark(State::Blocked);
+        match &self.rt.gil {
+            Some(gil) => {
+                gil.release(self.me);
+                let result = work();
+                gil.take(self.me);
+                result
+            }
+            None => {
+                let result = work();
+                self.mark(State::Running);
+                result
+            }
+        }
+    }
+    // ANCHOR_END: blocking
+
+    /// The eval breaker: drop the GIL if a waiting thread asked for it.
+    #[inline(always)]
+    fn check_eval_breaker(&self) {
+        if let Some(gil) = &self.rt.gil
+            && gil.drop_requested()
+        {
+            gil.yield_to_waiter(self.me);
+        }
+    }
+
+    /// Runs the module, then joins what it started, as Python does at exit.
+    pub fn run_main(mut self) -> Result<(), PyError> {
+        self.enter();
+        let main = self.rt.program.main.clone();
+        let result = self.run(&main, Vec::new());
+        self.join_all();
+        self.leave();
+        result.map(|_| ())
+    }
+
+    /// The body of a `threading.Thread`: an error ends the thread, and is
+    /// reported, but not the program.
+    fn thread_body(mut self, name: &str, target: Value, args: Vec<Value>) {
+        self.enter();
+        if let Err(error) = self.call(target, args, None) {
+            let text = format!(
+                "Exception in thread {name}:\n{}",
+                error.render(&self.rt.program.file)
+            );
+            self.rt.report_error(text);
+        }
+        self.leave();
+    }
+
+    /// The body of a forked `multiprocessing.Process`; returns its exit code.
+    fn process_body(mut self, name: &str, target: Value, args: Vec<Value>) -> i32 {
+        self.enter();
+        let code = match self.call(target, args, None) {
+            Ok(_) => 0,
+            Err(error) => {
+                let text = format!("Process {name}:\n{}", error.render(&self.rt.program.file));
+                self.rt.report_error(text);
+                1
+            }
+        };
+        self.join_all();
+        self.leave();
+        code
+    }
+
+    fn join_all(&mut self) {
+        while let Some(started) = self.rt.next_to_join() {
+            let _ = match &started {
+                Value::Thread(t) => self.join_thread(t),
+                Value::Process(p) => self.join_process(p),
+                _ => Ok(Value::None),
+            };
+        }
+    }
+
+    /// Calls a function with a new frame.
+    fn run(&mut self, code: &Arc<Code>, args: Vec<Value>) -> Result<Value, PyError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(PyError::new(
+                "RecursionError",
+                "maximum recursion depth exceeded",
+            ));
+        }
+        self.depth += 1;
+        let result = self.execute(code, args);
+        self.depth -= 1;
+        result
+    }
+
+    // ANCHOR: loop
+    /// The bytecode loop.
+    fn execute(&mut self, code: &Code, mut locals: Vec<Value>) -> Result<Value, PyError> {
+        locals.resize(code.locals.len(), Value::Unbound);
+        let mut stack: Vec<Value> = Vec::with_capacity(16);
+        let mut iters: Vec<Iter> = Vec::new();
+        let mut pc = 0;
+        macro_rules! pop {
+            () => {
+                stack.pop().expect("the compiler balances the stack")
+            };
+        }
+        loop {
+            let instr = code.instrs[pc];
+            pc += 1;
+            match instr {
+                Instr::LoadLocal(i) => {
+                    let value = &locals[i as usize];
+                    if let Value::Unbound = value {
+                        return Err(locate(unbound(&code.locals[i as usize]), code, pc));
+                    }
+                    stack.push(value.clone());
+                }
+                Instr::StoreLocal(i) => locals[i as usize] = pop!(),
+                Instr::Const(i) => stack.push(code.consts[i as usize].clone()),
+                Instr::Binary(op) => {
+                    let b = pop!();
+                    let a = pop!();
+                    let result = match (op, &a, &b) {
+                        (BinOp::Add, Value::Int(x), Value::Int(y)) => {
+                            x.checked_add(*y).map(Value::Int).ok_or_else(overflow)
+                        }
+                        (BinOp::Sub, Value::Int(x), Value::Int(y)) => {
+                            x.checked_sub(*y).map(Value::Int).ok_or_else(overflow)
+                        }
+                        _ => binary(op, &a, &b),
+                    };
+                    stack.push(tri!(code, pc, result));
+                }
+                Instr::Compare(op) => {
+                    let b = pop!();
+                    let a = pop!();
+                    let result = match (&a, &b) {
+                        (Value::Int(x), Value::Int(y)) => Ok(compare_ordered(op, x, y)),
+                        _ => compare(op, &a, &b),
+                    };
+                    stack.push(Value::Bool(tri!(code, pc, result)));
+                }
+                Instr::ForIter(exit) => match iters.last_mut() {
+                    Some(Iter::Range { next, stop, step }) => {
+                        let more = if *step > 0 {
+                            *next < *stop
+                        } else {
+                            *next > *stop
+                        };
+                        if more {
+                            stack.push(Value::Int(*next));
+                            *next = next.wrapping_add(*step);
+                        } else {
+                            iters.pop();
+                            pc = exit as usize;
+                        }
+                    }
+                    Some(Iter::Items { items, next }) => {
+                        if let Some(item) = items.get(*next) {
+                            stack.push(item.clone());
+                            *next += 1;
+                        } else {
+                            iters.pop();
+                            pc = exit as usize;
+                        }
+                    }
+                    None => unreachable!("ForIter without GetIter"),
+                },
+                Instr::ForIterLocal(exit, slot) => match iters.last_mut() {
+                    Some(Iter::Range { next, stop, step }) => {
+                        let more = if *step > 0 {
+                            *next < *stop
+                        } else {
+                            *next > *stop
+                        };
+                        if more {
+                            locals[slot as usize] = Value::Int(*next);
+                            *next = next.wrapping_add(*step);
+                        } else {
+                            iters.pop();
+                            pc = exit as usize;
+                        }
+                    }
+                    Some(Iter::Items { items, next }) => {
+                        if let Some(item) = items.get(*next) {
+                            locals[slot as usize] = item.clone();
+                            *next += 1;
+                        } else {
+                            iters.pop();
+                            pc = exit as usize;
+                        }
+                    }
+                    None => unreachable!("ForIterLocal without GetIter"),
+                },
+                Instr::AugLocal(op, target, source) => {
+                    let result = match (op, &locals[target as usize], &locals[source as usize]) {
+                        (BinOp::Add, Value::Int(x), Value::Int(y)) => {
+                            x.checked_add(*y).map(Value::Int).ok_or_else(overflow)
+                        }
+                        (_, Value::Unbound, _) => Err(unbound(&code.locals[target as usize])),
+                        (_, _, Value::Unbound) => Err(unbound(&code.locals[source as usize])),
+                        (_, a, b) => binary(op, a, b),
+                    };
+                    locals[target as usize] = tri!(code, pc, result);
+                }
+                Instr::AugLocalConst(op, target, constant) => {
+                    let result = match (
+                        op,
+                        &locals[target as usize],
+                        &code.consts[constant as usize],
+                    ) {
+                        (BinOp::Add, Value::Int(x), Value::Int(y)) => {
+                            x.checked_add(*y).map(Value::Int).ok_or_else(overflow)
+                        }
+                        (_, Value::Unbound, _) => Err(unbound(&code.locals[target as usize])),
+                        (_, a, b) => binary(op, a, b),
+                    };
+                    locals[target as usize] = tri!(code, pc, result);
+                }
+                Instr::JumpBack(target) => {
+                    pc = target as usize;
+                    self.check_eval_breaker();
+                }
+                Instr::Jump(target) => pc = target as usize,
+                Instr::PopJumpIfFalse(target) => {
+                    if !pop!().truthy() {
+                        pc = target as usize;
+                    }
+                }
+                Instr::PopJumpIfTrue(target) => {
+                    if pop!().truthy() {
+                        pc = target as usize;
+                    }
+                }
+                Instr::JumpIfFalseOrPop(target) => {
+                    if stack.last().is_some_and(|v| !v.truthy()) {
+                        pc = target as usize;
+                    } else {
+                        stack.pop();
+                    }
+                }
+                Instr::JumpIfTrueOrPop(target) => {
+                    if stack.last().is_some_and(Value::truthy) {
+                        pc = target as usize;
+                    } else {
+                        stack.pop();
+                    }
+                }
+                Instr::LoadGlobal(i) => {
+                    let value = self.rt.globals[i as usize]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    if let Value::Unbound = value {
+                        let name = &self.rt.program.globals[i as usize];
+                        return Err(locate(
+                            PyError::new("NameError", format!("name '{name}' is not defined")),
+                            code,
+                            pc,
+                        ));
+                    }
+                    stack.push(value);
+                }
+                Instr::StoreGlobal(i) => {
+                    let value = pop!();
+                    *self.rt.globals[i as usize]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = value;
+                }
+                Instr::LoadBuiltin(b) => stack.push(Value::Builtin(b)),
+                Instr::LoadAttr(name) => {
+                    let object = pop!();
+                    stack.push(tri!(
+                        code,
+                        pc,
+                        self.attribute(&object, &code.names[name as usize])
+                    ));
+                }
+                Instr::Pop => {
+                    pop!();
+                }
+                Instr::Dup => {
+                    let top = stack
+                        .last()
+                        .expect("the compiler balances the stack")
+                        .clone();
+                    stack.push(top);
+                }
+                Instr::Dup2 => {
+                    let n = stack.len();
+                    stack.extend_from_within(n - 2..);
+                }
+                Instr::Rot3 => {
+                    let top = pop!();
+                    let n = stack.len();
+                    stack.insert(n - 2, top);
+                }
+                Instr::Not => {
+                    let value = pop!();
+                    stack.push(Value::Bool(!value.truthy()));
+                }
+                Instr::Neg | Instr::Pos => {
+                    let value = pop!();
+                    stack.push(tri!(code, pc, unary(instr == Instr::Neg, value)));
+                }
+                Instr::GetIter => {
+                    let iterable = pop!();
+                    iters.push(tri!(code, pc, Iter::of(iterable)));
+                }
+                Instr::PopIter => {
+                    iters.pop();
+                }
+                Instr::Call(argc) | Instr::CallKw(argc, _) => {
+                    // CPython checks the eval breaker at calls, too.
+                    self.check_eval_breaker();
+                    let args = stack.split_off(stack.len() - argc as usize);
+                    let callee = pop!();
+                    let keywords = match instr {
+                        Instr::CallKw(_, kw) => Some(&code.consts[kw as usize]),
+                        _ => None,
+                    };
+                    stack.push(tri!(code, pc, self.call(callee, args, keywords)));
+                }
+                Instr::CallMethod(name, argc) | Instr::CallMethodKw(name, argc, _) => {
+                    self.check_eval_breaker();
+                    let args = stack.split_off(stack.len() - argc as usize);
+                    let receiver = pop!();
+                    let keywords = match instr {
+                        Instr::CallMethodKw(_, _, kw) => Some(&code.consts[kw as usize]),
+                        _ => None,
+                    };
+                    let name = &code.names[name as usize];
+                    stack.push(tri!(
+                        code,
+                        pc,
+                        self.call_method(receiver, name, args, keywords)
+                    ));
+                }
+                Instr::Index => {
+                    let index = pop!();
+                    let container = pop!();
+                    stack.push(tri!(code, pc, get_item(&container, &index)));
+                }
+                Instr::StoreIndex => {
+                    let index = pop!();
+                    let container = pop!();
+                    let value = pop!();
+                    tri!(code, pc, set_item(&container, &index, value));
+                }
+                Instr::BuildTuple(n) => {
+                    let items = stack.split_off(stack.len() - n as usize);
+                    stack.push(Value::Tuple(items.into()));
+                }
+                Instr::BuildList(n) => {
+                    let items = stack.split_off(stack.len() - n as usize);
+                    stack.push(Value::List(Arc::new(Mutex::new(items))));
+                }
+                Instr::Format(digits) => {
+                    let value = pop!();
+                    stack.push(tri!(code, pc, format_field(&value, digits)));
+                }
+                Instr::BuildString(n) => {
+                    let parts = stack.split_off(stack.len() - n as usize);
+                    let text: String = parts.iter().map(|p| p.to_string()).collect();
+                    stack.push(Value::str(&text));
+                }
+                Instr::AssertFail(with_message) => {
+                    let message = if with_message {
+                        pop!().to_string()
+                    } else {
+                        String::new()
+                    };
+                    return Err(locate(PyError::new("AssertionError", message), code, pc));
+                }
+                Instr::Return => return Ok(pop!()),
+            }
+        }
+    }
+    // ANCHOR_END: loop
+
+    /// Calls `callee` with positional `args`; the last of them are named by
+    /// the tuple `keywords`, if given.
+    fn call(
+        &mut self,
+        callee: Value,
+        args: Vec<Value>,
+        keywords: Option<&Value>,
+    ) -> Result<Value, PyError> {
+        match callee {
+            Value::Function(code) => {
+                if keywords.is_some() {
+                    return Err(type_error(format!(
+                        "{}() takes positional arguments only in this interpreter",
+                        code.name
+                    )));
+                }
+                if args.len() != code.params {
+                    return Err(type_error(format!(
+                        "{}() takes {} positional arguments but {} were given",
+                        code.name,
+                        code.params,
+                        args.len()
+                    )));
+                }
+                self.run(&code, args)
+            }
+            Value::Builtin(builtin) => self.call_builtin(builtin, args, keywords),
+            other => Err(type_error(format!(
+                "'{}' object is not callable",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn call_builtin(
+        &mut self,
+        builtin: Builtin,
+        args: Vec<Value>,
+        keywords: Option<&Value>,
+    ) -> Result<Value, PyError> {
+        let (args, named) = split_keywords(args, keywords);
+        if builtin == Builtin::Print {
+            return self.print(&args, &named);
+        }
+        if let Some((name, _)) = named.first() {
+            return Err(type_error(format!(
+                "{}() got an unexpected keyword argument '{name}'",
+                builtin.name()
+            )));
+        }
+        builtin_function(builtin, &args)
+    }
+
+    fn print(&self, args: &[Value], named: &[(String, Value)]) -> Result<Value, PyError> {
+        let mut sep = " ".to_string();
+        let mut end = "\n".to_string();
+        for (name, value) in named {
+            match name.as_str() {
+                "sep" => sep = value.to_string(),
+                "end" => end = value.to_string(),
+                "flush" => {}
+                other => {
+                    return Err(type_error(format!(
+                        "print() got an unexpected keyword argument '{other}'"
+                    )));
+                }
+            }
+        }
+        let words: Vec<String> = args.iter().map(Value::to_string).collect();
+        let line = words.join(&sep) + &end;
+        self.rt.output.write(line.as_bytes());
+        Ok(Value::None)
+    }
+
+    fn attribute(&self, object: &Value, name: &str) -> Result<Value, PyError> {
+        match (object, name) {
+            (Value::Module(Module::Sys), "argv") => Ok(self.rt.argv.clone()),
+            (Value::Thread(t), "name") => Ok(Value::str(&t.name)),
+            (Value::Process(p), "name") => Ok(Value::str(&p.name)),
+            (Value::Process(p), "exitcode") => Ok(p
+                .exitcode
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .map_or(Value::None, Value::Int)),
+            (Value::Module(m), _) => Err(PyError::new(
+                "AttributeError",
+                format!(
+                    "module '{}' has no attribute '{name}' here (call its functions directly: {}.{name}(…))",
+                    m.name(),
+                    m.name()
+                ),
+            )),
+            _ => Err(PyError::new(
+                "AttributeError",
+                format!(
+                    "'{}' object has no attribute '{name}' here",
+                    object.type_name()
+                ),
+            )),
+        }
+    }
+
+    fn call_method(
+        &mut self,
+        receiver: Value,
+        name: &str,
+        args: Vec<Value>,
+        keywords: Option<&Value>,
+    ) -> Result<Value, PyError> {
+        let (args, named) = split_keywords(args, keywords);
+        if let Value::Module(module) = receiver {
+            return self.call_module(module, name, args, named);
+        }
+        if let Some((keyword, _)) = named.first() {
+            return Err(type_error(format!(
+                "{name}() got an unexpected keyword argument '{keyword}'"
+            )));
+        }
+        let arity = |n: usize| {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(type_error(format!(
+                    "{name}() takes {n} arguments ({} given)",
+                    args.len()
+                )))
+            }
+        };
+        match (&receiver, name) {
+            (Value::Thread(t), "start") => arity(0).and_then(|_| self.start_thread(t)),
+            (Value::Thread(t), "join") => arity(0).and_then(|_| self.join_thread(t)),
+            (Value::Thread(t), "is_alive") => {
+                arity(0)?;
+                let state = t.state.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(Value::Bool(
+                    matches!(&*state, Started::Running(h) if !h.is_finished()),
+                ))
+            }
+            (Value::Process(p), "start") => arity(0).and_then(|_| self.start_process(p)),
+            (Value::Process(p), "join") => arity(0).and_then(|_| self.join_process(p)),
+            (Value::Lock(lock), "acquire") => arity(0).map(|_| self.acquire(lock)),
+            (Value::Lock(lock), "release") => {
+                arity(0).and_then(|_| lock.release()).map(|_| Value::None)
+            }
+            (Value::Lock(lock), "locked") => arity(0).map(|_| Value::Bool(lock.is_locked())),
+            (Value::List(items), "append") => {
+                arity(1)?;
+                lock_list(items).push(args.into_iter().next().expect("one argument"));
+                Ok(Value::None)
+            }
+            (Value::List(items), "pop") => {
+                arity(0)?;
+                lock_list(items)
+                    .pop()
+                    .ok_or_else(|| PyError::new("IndexError", "pop from empty list"))
+            }
+            _ => Err(PyError::new(
+                "AttributeError",
+                format!(
+                    "'{}' object has no method '{name}' here (supported: Thread.start/join/is_alive, Process.start/join, Lock.acquire/release/locked, list.append/pop)",
+                    receiver.type_name()
+                ),
+            )),
+        }
+    }
+
+    fn call_module(
+        &mut self,
+        module: Module,
+        name: &str,
+        args: Vec<Value>,
+        named: Vec<(String, Value)>,
+    ) -> Result<Value, PyError> {
+        let unexpected_keywords = || match named.first() {
+            Some((k, _)) => Err(type_error(format!(
+                "{}.{name}() got an unexpected keyword argument '{k}'",
+                module.name()
+            ))),
+            None => Ok(()),
+        };
+        match (module, name) {
+            (Module::Threading, "Thread") => {
+                let (target, args) = target_and_args("Thread", &args, named)?;
+                Ok(Value::Thread(Arc::new(ThreadObject {
+                    name: self.rt.new_thread_name(),
+                    target,
+                    args,
+                    state: Mutex::new(Started::New),
+                    id: Default::default(),
+                    owner: nix::unistd::getpid(),
+                })))
+            }
+            (Module::Multiprocessing, "Process") => {
+                let (target, args) = target_and_args("Process", &args, named)?;
+                Ok(Value::Process(Arc::new(ProcessObject {
+                    name: self.rt.new_process_name(),
+                    target,
+                    args,
+                    state: Mutex::new(Started::New),
+                    exitcode: Mutex::new(None),
+                    owner: nix::unistd::getpid(),
+                })))
+            }
+            (Module::Threading, "Lock") => {
+                unexpected_keywords()?;
+                Ok(Value::Lock(Arc::new(LockObject::default())))
+            }
+            (Module::Time, "sleep") => {
+                unexpected_keywords()?;
+                let seconds = one_number("time.sleep", &args)?;
+                if seconds < 0.0 || !seconds.is_finite() {
+                    return Err(PyError::new(
+                        "ValueError",
+                        "sleep length must be non-negative",
+                    ));
+                }
+                self.blocking(|| std::thread::sleep(Duration::from_secs_f64(seconds)));
+                Ok(Value::None)
+            }
+            (Module::Time, "perf_counter" | "monotonic") => Ok(Value::Float(perf_counter())),
+            (Module::Time, "time") => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                Ok(Value::Float(now.as_secs_f64()))
+            }
+            (Module::Multiprocessing, "cpu_count") => {
+                Ok(Value::Int(labkit::machine::logical_cores() as i64))
+            }
+            (Module::Sys, "setswitchinterval") => {
+                let seconds = one_number("sys.setswitchinterval", &args)?;
+                if seconds <= 0.0 || !seconds.is_finite() {
+                    return Err(PyError::new(
+                        "ValueError",
+                        "switch interval must be strictly positive",
+                    ));
+                }
+                if let Some(gil) = &self.rt.gil {
+                    gil.set_interval(Duration::from_secs_f64(seconds));
+                }
+                Ok(Value::None)
+            }
+            (Module::Sys, "getswitchinterval") => {
+                let interval = self
+                    .rt
+                    .gil
+                    .as_ref()
+                    .map_or(self.rt.options.switch_interval, |g| g.interval());
+                Ok(Value::Float(interval.as_secs_f64()))
+            }
+            _ => Err(PyError::new(
+                "AttributeError",
+                format!(
+                    "module '{}' has no function '{name}' here (supported: threading.Thread/Lock, multiprocessing.Process/cpu_count, time.sleep/perf_counter/monotonic/time, sys.argv/setswitchinterval/getswitchinterval)",
+                    module.name()
+                ),
+            )),
+        }
+    }
+
+    // ANCHOR: start_thread
+    /// `Thread.start()`: a new OS thread with its own VM. Under the GIL it
+    /// first waits to take the lock, like any other thread.
+    fn start_thread(&mut self, thread: &Arc<ThreadObject>) -> Result<Value, PyError> {
+        let mut state = thread.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(*state, Started::New) || thread.owner != self.rt.pid {
+            return Err(PyError::new(
+                "RuntimeError",
+                "threads can only be started once",
+            ));
+        }
+        let id = self.rt.new_thread_id();
+        thread.id.store(id, Ordering::Relaxed);
+        let (rt, name, target, args) = (
+            self.rt.clone(),
+            thread.name.clone(),
+            thread.target.clone(),
+            thread.args.clone(),
+        );
+        let handle = std::thread::Builder::new()
+            .name(name.clone())
+            .stack_size(THREAD_STACK)
+            .spawn(move || Vm::new(rt, id).thread_body(&name, target, args))
+            .map_err(|e| PyError::new("RuntimeError", format!("can't start new thread: {e}")))?;
+        *state = Started::Running(handle);
+        drop(state);
+        self.rt.register(Value::Thread(thread.clone()));
+        Ok(Value::None)
+    }
+    // ANCHOR_END: start_thread
+
+    /// `Thread.join()`: waits without the GIL.
+    fn join_thread(&mut self, thread: &Arc<ThreadObject>) -> Result<Value, PyError> {
+        if thread.owner != self.rt.pid {
+            return Err(PyError::new(
+                "RuntimeError",
+                "cannot join a thread started by another process",
+            ));
+        }
+        if thread.id.load(Ordering::Relaxed) == self.me {
+            return Err(PyError::new("RuntimeError", "cannot join current thread"));
+        }
+        let handle = {
+            let mut state = thread.state.lock().unwrap_or_else(|p| p.into_inner());
+            match std::mem::replace(&mut *state, Started::Joined) {
+                Started::New => {
+                    *state = Started::New;
+                    return Err(PyError::new(
+                        "RuntimeError",
+                        "cannot join thread before it is started",
+                    ));
+                }
+                Started::Running(handle) => Some(handle),
+                Started::Joined => None,
+            }
+        };
+        if let Some(handle) = handle {
+            self.blocking(|| {
+                let _ = handle.join();
+            });
+        }
+        Ok(Value::None)
+    }
+
+    // ANCHOR: start_process
+    /// `Process.start()`: forks. The child gets a copy of the globals and a
+    /// fresh interpreter with its own GIL, runs the target, joins what it
+    /// started, and exits; the parent carries on.
+    fn start_process(&mut self, process: &Arc<ProcessObject>) -> Result<Value, PyError> {
+        let mut state = process.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(*state, Started::New) || process.owner != self.rt.pid {
+            return Err(PyError::new(
+                "RuntimeError",
+                "a process can only be started once",
+            ));
+        }
+        let globals = self.rt.snapshot_globals();
+        let pipe = match self.rt.output {
+            Output::Capture(_) => Some(
+                nix::unistd::pipe().map_err(|e| PyError::new("OSError", format!("pipe: {e}")))?,
+            ),
+            Output::Fd(_) => None,
+        };
+        let (reader, writer) = match pipe {
+            Some((r, w)) => (Some(r), Some(w)),
+            None => (None, None),
+        };
+        let reader_fd = reader.as_ref().map(|r| r.as_raw_fd());
+        let mut options = self.rt.options.clone();
+        options.timeline = false;
+        let (program, name) = (self.rt.program.clone(), process.name.clone());
+        let (target, args) = (process.target.clone(), process.args.clone());
+        let child = fork_child(move || {
+            if let Some(fd) = reader_fd {
+                let _ = nix::unistd::close(fd);
+            }
+            let output = match writer {
+                Some(w) => Output::Fd(w.into_raw_fd()),
+                None => Output::Fd(1),
+            };
+            let rt = Arc::new(Runtime::new(program, options, output, Some(globals)));
+            Vm::new(rt, 1).process_body(&name, target, args)
+        })
+        .map_err(|e| PyError::new("OSError", format!("{e:#}")))?;
+        *state = Started::Running(RunningChild {
+            child,
+            output: reader,
+        });
+        drop(state);
+        self.rt.register(Value::Process(process.clone()));
+        Ok(Value::None)
+    }
+    // ANCHOR_END: start_process
+
+    /// `Process.join()`: collects the child's output, then reaps it, all
+    /// without the GIL.
+    fn join_process(&mut self, process: &Arc<ProcessObject>) -> Result<Value, PyError> {
+        if process.owner != self.rt.pid {
+            return Err(PyError::new(
+                "RuntimeError",
+                "can only join a child process",
+            ));
+        }
+        let running = {
+            let mut state = process.state.lock().unwrap_or_else(|p| p.into_inner());
+            match std::mem::replace(&mut *state, Started::Joined) {
+                Started::New => {
+                    *state = Started::New;
+                    return Err(PyError::new(
+                        "RuntimeError",
+                        "can only join a started process",
+                    ));
+                }
+                Started::Running(running) => running,
+                Started::Joined => return Ok(Value::None),
+            }
+        };
+        let output = self.rt.output.clone();
+        let status = self.blocking(move || {
+            if let Some(reader) = running.output {
+                let mut bytes = Vec::new();
+                let _ = std::fs::File::from(reader).read_to_end(&mut bytes);
+                output.write(&bytes);
+            }
+            running.child.wait()
+        });
+        let code = match status {
+            Ok(WaitStatus::Exited(_, code)) => code as i64,
+            Ok(WaitStatus::Signaled(_, signal, _)) => -(signal as i64),
+            Ok(_) => -1,
+            Err(e) => return Err(PyError::new("OSError", format!("{e:#}"))),
+        };
+        *process.exitcode.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+        Ok(Value::None)
+    }
+
+    /// `Lock.acquire()`: takes a free lock at once; otherwise waits without the GIL.
+    fn acquire(&self, lock: &LockObject) -> Value {
+        if !lock.try_acquire() {
+            self.blocking(|| lock.acquire_blocking());
+        }
+        Value::Bool(true)
+    }
+}
+
+/// Separates keyword arguments (named by the tuple `keywords`) from positional ones.
+fn split_keywords(
+    mut args: Vec<Value>,
+    keywords: Option<&Value>,
+) -> (Vec<Value>, Vec<(String, Value)>) {
+    let Some(Value::Tuple(names)) = keywords else {
+        return (args, Vec::new());
+    };
+    let values = args.split_off(args.len() - names.len());
+    let named = names.iter().map(|n| n.to_string()).zip(values).collect();
+    (args, named)
+}
+
+/// `target=` and `args=` of `Thread(…)` and `Process(…)`.
+fn target_and_args(
+    what: &str,
+    positional: &[Value],
+    named: Vec<(String, Value)>,
+) -> Result<(Value, Vec<Value>), PyError> {
+    if !positional.is_empty() {
+        return Err(type_error(format!(
+            "{what}() takes keyword arguments here: {what}(target=f, args=(…)) "
+        )));
+    }
+    let mut target = None;
+    let mut args = Vec::new();
+    for (name, value) in named {
+        match (name.as_str(), value) {
+            ("target", value) => target = Some(value),
+            ("args", Value::Tuple(items)) => args = items.to_vec(),
+            ("args", Value::List(items)) => args = lock_list(&items).clone(),
+            ("args", other) => {
+                return Err(type_error(format!(
+                    "args must be a tuple, not {}",
+                    other.type_name()
+                )));
+            }
+            ("name" | "daemon", _) => {}
+            (other, _) => {
+                return Err(type_error(format!(
+                    "{what}() got an unexpected keyword argument '{other}' (supported: target, args)"
+                )));
+            }
+        }
+    }
+    match target {
+        Some(target @ (Value::Function(_) | Value::Builtin(_))) => Ok((target, args)),
+        Some(other) => Err(type_error(format!(
+            "{what} target must be a function, not {}",
+            other.type_name()
+        ))),
+        None => Err(type_error(format!("{what}() needs target=a function"))),
+    }
+}
+
+fn one_number(what: &str, args: &[Value]) -> Result<f64, PyError> {
+    match args {
+        [Value::Int(n)] => Ok(*n as f64),
+        [Value::Float(x)] => Ok(*x),
+        [other] => Err(type_error(format!(
+            "{what}() needs a number, not {}",
+            other.type_name()
+        ))),
+        _ => Err(type_error(format!(
+            "{what}() takes exactly one argument ({} given)",
+            args.len()
+        ))),
+    }
+}
+
+fn as_float(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(n) => Some(*n as f64),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn as_int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int(n) => Some(*n),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::FloorDiv => "//",
+        BinOp::Mod => "%",
+        BinOp::Pow => "**",
+    }
+}
+
+/// Any binary operation, with Python's semantics.
+pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, PyError> {
+    if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
+        return int_binary(op, x, y);
+    }
+    if let (Some(x), Some(y)) = (as_float(a), as_float(b)) {
+        return float_binary(op, x, y);
+    }
+    match (op, a, b) {
+        (BinOp::Add, Value::Str(x), Value::Str(y)) => Ok(Value::str(&format!("{x}{y}"))),
+        (BinOp::Mul, Value::Str(s), Value::Int(n)) | (BinOp::Mul, Value::Int(n), Value::Str(s)) => {
+            Ok(Value::str(&s.repeat((*n).max(0) as usize)))
+        }
+        (BinOp::Add, Value::Tuple(x), Value::Tuple(y)) => {
+            Ok(Value::Tuple(x.iter().chain(y.iter()).cloned().collect()))
+        }
+        (BinOp::Add, Value::List(x), Value::List(y)) => {
+            let mut items = lock_list(x).clone();
+            items.extend(lock_list(y).iter().cloned());
+            Ok(Value::List(Arc::new(Mutex::new(items))))
+        }
+        (BinOp::Mod, Value::Str(_), _) => Err(type_error(
+            "%-formatting is not supported here: use an f-string".into(),
+        )),
+        _ => Err(type_error(format!(
+            "unsupported operand type(s) for {}: '{}' and '{}'",
+            op_symbol(op),
+            a.type_name(),
+            b.type_name()
+        ))),
+    }
+}
+
+fn int_binary(op: BinOp, x: i64, y: i64) -> Result<Value, PyError> {
+    let zero = |what: &str| Err(PyError::new("ZeroDivisionError", what.to_string()));
+    let n = match op {
+        BinOp::Add => x.checked_add(y),
+        BinOp::Sub => x.checked_sub(y),
+        BinOp::Mul => x.checked_mul(y),
+        BinOp::Div => {
+            return if y == 0 {
+                zero("division by zero")
+            } else {
+                Ok(Value::Float(x as f64 / y as f64))
+            };
+        }
+        BinOp::FloorDiv => {
+            if y == 0 {
+                return zero("integer division or modulo by zero");
+            }
+            x.checked_div(y).map(|q| {
+                if (x % y != 0) && ((x < 0) != (y < 0)) {
+                    q - 1
+                } else {
+                    q
+                }
+            })
+        }
+        BinOp::Mod => {
+            if y == 0 {
+                return zero("integer modulo by zero");
+            }
+            x.checked_rem(y).map(|r| {
+                if r != 0 && ((r < 0) != (y < 0)) {
+                    r + y
+                } else {
+                    r
+                }
+            })
+        }
+        BinOp::Pow => {
+            if y < 0 {
+                return float_binary(op, x as f64, y as f64);
+            }
+            u32::try_from(y).ok().and_then(|e| x.checked_pow(e))
+        }
+    };
+    n.map(Value::Int).ok_or_else(overflow)
+}
+
+fn float_binary(op: BinOp, x: f64, y: f64) -> Result<Value, PyError> {
+    let zero = || Err(PyError::new("ZeroDivisionError", "float division by zero"));
+    Ok(Value::Float(match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div if y == 0.0 => return zero(),
+        BinOp::Div => x / y,
+        BinOp::FloorDiv if y == 0.0 => return zero(),
+        BinOp::FloorDiv => (x / y).floor(),
+        BinOp::Mod if y == 0.0 => return Err(PyError::new("ZeroDivisionError", "float modulo")),
+        BinOp::Mod => {
+            let r = x % y;
+            if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
+                r + y
+            } else {
+                r
+            }
+        }
+        BinOp::Pow => {
+            if x < 0.0 && y.fract() != 0.0 {
+                return Err(PyError::new(
+                    "ValueError",
+                    "a negative number to a fractional power is complex: not supported",
+                ));
+            }
+            if x == 0.0 && y < 0.0 {
+                return Err(PyError::new(
+                    "ZeroDivisionError",
+                    "0.0 cannot be raised to a negative power",
+                ));
+            }
+            x.powf(y)
+        }
+    }))
+}
+
+fn compare_ordered<T: PartialOrd>(op: CmpOp, x: &T, y: &T) -> bool {
+    match op {
+        CmpOp::Eq => x == y,
+        CmpOp::Ne => x != y,
+        CmpOp::Lt => x < y,
+        CmpOp::Le => x <= y,
+        CmpOp::Gt => x > y,
+        CmpOp::Ge => x >= y,
+    }
+}
+
+/// Python equality.
+fn equal(a: &Value, b: &Value) -> bool {
+    if let (Some(x), Some(y)) = (as_float(a), as_float(b)) {
+        if let (Some(i), Some(j)) = (as_int(a), as_int(b)) {
+            return i == j;
+        }
+        return x == y;
+    }
+    match (a, b) {
+        (Value::None, Value::None) => true,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Tuple(x), Value::Tuple(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
+        }
+        (Value::List(x), Value::List(y)) => {
+            if Arc::ptr_eq(x, y) {
+                return true;
+            }
+            let (x, y) = (lock_list(x).clone(), lock_list(y).clone());
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
+        }
+        (Value::Function(x), Value::Function(y)) => Arc::ptr_eq(x, y),
+        (Value::Thread(x), Value::Thread(y)) => Arc::ptr_eq(x, y),
+        (Value::Process(x), Value::Process(y)) => Arc::ptr_eq(x, y),
+        (Value::Lock(x), Value::Lock(y)) => Arc::ptr_eq(x, y),
+        (Value::Module(x), Value::Module(y)) => x == y,
+        (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Any comparison, with Python's semantics.
+pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<bool, PyError> {
+    match op {
+        CmpOp::Eq => return Ok(equal(a, b)),
+        CmpOp::Ne => return Ok(!equal(a, b)),
+        _ => {}
+    }
+    if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
+        return Ok(compare_ordered(op, &x, &y));
+    }
+    if let (Some(x), Some(y)) = (as_float(a), as_float(b)) {
+        return Ok(compare_ordered(op, &x, &y));
+    }
+    if let (Value::Str(x), Value::Str(y)) = (a, b) {
+        return Ok(compare_ordered(op, x, y));
+    }
+    let symbol = match op {
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        _ => ">=",
+    };
+    Err(type_error(format!(
+        "'{symbol}' not supported between instances of '{}' and '{}'",
+        a.type_name(),
+        b.type_name()
+    )))
+}
+
+fn unary(negate: bool, value: Value) -> Result<Value, PyError> {
+    match (negate, &value) {
+        (true, Value::Int(n)) => n.checked_neg().map(Value::Int).ok_or_else(overflow),
+        (true, Value::Bool(b)) => Ok(Value::Int(-i64::from(*b))),
+        (true, Value::Float(x)) => Ok(Value::Float(-x)),
+        (false, Value::Int(_) | Value::Float(_)) => Ok(value),
+        (false, Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+        _ => Err(type_error(format!(
+            "bad operand type for unary {}: '{}'",
+            if negate { "-" } else { "+" },
+            value.type_name()
+        ))),
+    }
+}
+
+fn index_in(len: usize, index: &Value, what: &str) -> Result<usize, PyError> {
+    let Some(i) = as_int(index) else {
+        return Err(type_error(format!(
+            "{what} indices must be integers, not {}",
+            index.type_name()
+        )));
+    };
+    let position = if i < 0 { i + len as i64 } else { i };
+    if position < 0 || position >= len as i64 {
+        return Err(PyError::new(
+            "IndexError",
+            format!("{what} index out of range"),
+        ));
+    }
+    Ok(position as usize)
+}
+
+fn get_item(container: &Value, index: &Value) -> Result<Value, PyError> {
+    match container {
+        Value::Tuple(items) => Ok(items[index_in(items.len(), index, "tuple")?].clone()),
+        Value::List(items) => {
+            let items = lock_list(items);
+            Ok(items[index_in(items.len(), index, "list")?].clone())
+        }
+        Value::Str(s) => {
+            let chars: Vec<char> = s.chars().collect();
+            Ok(Value::str(
+                &chars[index_in(chars.len(), index, "string")?].to_string(),
+            ))
+        }
+        other => Err(type_error(format!(
+            "'{}' object is not subscriptable",
+            other.type_name()
+        ))),
+    }
+}
+
+fn set_item(container: &Value, index: &Value, value: Value) -> Result<(), PyError> {
+    match container {
+        Value::List(items) => {
+            let mut items = lock_list(items);
+            let i = index_in(items.len(), index, "list")?;
+            items[i] = value;
+            Ok(())
+        }
+        other => Err(type_error(format!(
+            "'{}' object does not support item assignment",
+            other.type_name()
+        ))),
+    }
+}
+
+fn format_field(value: &Value, digits: Option<u8>) -> Result<Value, PyError> {
+    match digits {
+        None => Ok(Value::str(&value.to_string())),
+        Some(d) => match as_float(value) {
+            Some(x) => Ok(Value::str(&format!("{x:.prec$}", prec = d as usize))),
+            None => Err(PyError::new(
+                "ValueError",
+                format!(
+                    "unknown format code 'f' for object of type '{}'",
+                    value.type_name()
+                ),
+            )),
+        },
+    }
+}
+
+fn builtin_function(builtin: Builtin, args: &[Value]) -> Result<Value, PyError> {
+    let name = builtin.name();
+    match (builtin, args) {
+        (Builtin::Range, [_] | [_, _] | [_, _, _]) => {
+            let mut numbers = Vec::new();
+            for a in args {
+                numbers.push(as_int(a).ok_or_else(|| {
+                    type_error(format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        a.type_name()
+                    ))
+                })?);
+            }
+            let (start, stop, step) = match numbers[..] {
+                [stop] => (0, stop, 1),
+                [start, stop] => (start, stop, 1),
+                [start, stop, step] => (start, stop, step),
+                _ => unreachable!("matched 1 to 3 arguments"),
+            };
+            if step == 0 {
+                return Err(PyError::new("ValueError", "range() arg 3 must not be zero"));
+            }
+            Ok(Value::Range(Arc::new((start, stop, step))))
+        }
+        (Builtin::Len, [value]) => match value {
+            Value::Str(s) => Ok(Value::Int(s.chars().count() as i64)),
+            Value::Tuple(items) => Ok(Value::Int(items.len() as i64)),
+            Value::List(items) => Ok(Value::Int(lock_list(items).len() as i64)),
+            Value::Range(r) => Ok(Value::Int(range_len(r.0, r.1, r.2))),
+            other => Err(type_error(format!(
+                "object of type '{}' has no len()",
+                other.type_name()
+            ))),
+        },
+        (Builtin::Int, [value]) => match value {
+            Value::Int(_) => Ok(value.clone()),
+            Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Value::Float(x) if x.is_finite() && x.abs() < 9.2e18 => {
+                Ok(Value::Int(x.trunc() as i64))
+            }
+            Value::Float(_) => Err(overflow()),
+            Value::Str(s) => s
+                .trim()
+                .replace('_', "")
+                .parse()
+                .map(Value::Int)
+                .map_err(|_| {
+                    PyError::new(
+                        "ValueError",
+                        format!("invalid literal for int() with base 10: '{s}'"),
+                    )
+                }),
+            other => Err(type_error(format!(
+                "int() argument must be a string or a number, not '{}'",
+                other.type_name()
+            ))),
+        },
+        (Builtin::Float, [value]) => match (as_float(value), value) {
+            (Some(x), _) => Ok(Value::Float(x)),
+            (None, Value::Str(s)) => s.trim().parse().map(Value::Float).map_err(|_| {
+                PyError::new(
+                    "ValueError",
+                    format!("could not convert string to float: '{s}'"),
+                )
+            }),
+            _ => Err(type_error(format!(
+                "float() argument must be a string or a number, not '{}'",
+                value.type_name()
+            ))),
+        },
+        (Builtin::Str, [value]) => Ok(Value::str(&value.to_string())),
+        (Builtin::Abs, [value]) => match value {
+            Value::Int(n) => n.checked_abs().map(Value::Int).ok_or_else(overflow),
+            Value::Float(x) => Ok(Value::Float(x.abs())),
+            other => Err(type_error(format!(
+                "bad operand type for abs(): '{}'",
+                other.type_name()
+            ))),
+        },
+        (Builtin::Min | Builtin::Max, [_, ..]) => {
+            let items: Vec<Value> = match args {
+                [Value::Tuple(items)] => items.to_vec(),
+                [Value::List(items)] => lock_list(items).clone(),
+                _ => args.to_vec(),
+            };
+            let mut best = items.first().cloned().ok_or_else(|| {
+                PyError::new("ValueError", format!("{name}() arg is an empty sequence"))
+            })?;
+            let better = if builtin == Builtin::Min {
+                CmpOp::Lt
+            } else {
+                CmpOp::Gt
+            };
+            for item in &items[1..] {
+                if compare(better, item, &best)? {
+                    best = item.clone();
+                }
+            }
+            Ok(best)
+        }
+        _ => Err(type_error(format!(
+            "{name}() got the wrong number of arguments ({} given)",
+            args.len()
+        ))),
+    }
+}
