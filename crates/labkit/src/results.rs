@@ -65,6 +65,21 @@ pub struct ExperimentResult {
     pub metrics: Vec<Metric>,
     /// Why it did not run, when it could not (e.g. python3 not found).
     pub skipped: Option<String>,
+    /// Pictures drawn by the lab from what it measured (e.g. a timeline),
+    /// placed in the book with `{{#lab-figure lab-NN experiment.name}}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Figure>,
+}
+
+/// A picture a lab drew from one of its runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// Name within its experiment.
+    pub name: String,
+    /// What it shows, in a sentence.
+    pub caption: String,
+    /// The picture, as inline SVG.
+    pub svg: String,
 }
 
 /// One measured quantity.
@@ -134,6 +149,8 @@ pub struct Measured {
     pub metrics: Vec<Metric>,
     /// Set when the experiment could not run here.
     pub skipped: Option<String>,
+    /// Pictures drawn from the run.
+    pub figures: Vec<Figure>,
 }
 
 impl Measured {
@@ -185,6 +202,12 @@ impl Measured {
     /// Records something observed (or not), e.g. "the parent saw the change".
     pub fn flag(&mut self, name: &str, label: &str, observed: bool) -> &mut Self {
         self.value(name, label, Unit::Flag, if observed { 1.0 } else { 0.0 })
+    }
+
+    /// Adds a picture drawn from the run (inline SVG).
+    pub fn figure(&mut self, name: &str, caption: &str, svg: String) -> &mut Self {
+        self.figures.push(Figure { name: name.to_string(), caption: caption.to_string(), svg });
+        self
     }
 
     /// Draws the metric added last as a bar in the experiment's bar chart.
@@ -293,12 +316,12 @@ impl LabResults {
     }
 }
 
-/// The files whose content decides a lab's numbers: everything under `src/`
-/// and `python/`, and `Cargo.toml`. `src/exercises.rs` is left out: exercises are
+/// The files whose content decides a lab's numbers: everything under `src/`,
+/// `python/` and `programs/` (lab 04's Python programs), and `Cargo.toml`. `src/exercises.rs` is left out: exercises are
 /// not measured, and the student edition strips their solutions.
 pub fn measured_sources(lab_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = vec![lab_dir.join("Cargo.toml")];
-    for sub in ["src", "python"] {
+    for sub in ["src", "python", "programs"] {
         collect_files(&lab_dir.join(sub), &mut files)?;
     }
     files.retain(|f| f.file_name().is_some_and(|n| n != "exercises.rs"));

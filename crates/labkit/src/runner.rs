@@ -530,6 +530,7 @@ fn experiment_result(name: &str, title: &str, measured: Measured) -> ExperimentR
         params: measured.params,
         metrics: measured.metrics,
         skipped: measured.skipped,
+        figures: measured.figures,
     }
 }
 

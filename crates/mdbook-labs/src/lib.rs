@@ -7,6 +7,8 @@
 //!   with its unit, for prose (`machine.logical_cores`, `machine.cpu_model` and
 //!   `machine.python3` name facts about the machine; `experiment.param` gives
 //!   a parameter the experiment ran with, such as `cpu.n`).
+//! - `{{#lab-figure lab-04 timelines.cpu_gil}}` becomes a picture the lab drew
+//!   from its run (e.g. a GIL timeline), with its caption.
 //! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
 //!   itself instead of expanding it.
 //!
@@ -127,7 +129,8 @@ impl ResultsDir {
 
 static LAB_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^lab-\d{2}$").expect("valid"));
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\\?)\{\{#(lab-results|lab-value)((?:\s+[^\s}]+)*)\s*\}\}").expect("valid")
+    Regex::new(r"(\\?)\{\{#(lab-results|lab-value|lab-figure)((?:\s+[^\s}]+)*)\s*\}\}")
+        .expect("valid")
 });
 
 /// Expands every directive in one chapter's Markdown.
@@ -155,9 +158,35 @@ fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<Stri
     match (name, args) {
         ("lab-results", [lab]) => render::lab_results(results.get(lab)?),
         ("lab-value", [lab, path]) => lab_value(results.get(lab)?, path),
+        ("lab-figure", [lab, path]) => lab_figure(results.get(lab)?, path),
         ("lab-results", _) => bail!("usage: {{{{#lab-results lab-NN}}}}"),
+        ("lab-figure", _) => bail!("usage: {{{{#lab-figure lab-NN experiment.figure}}}}"),
         _ => bail!("usage: {{{{#lab-value lab-NN experiment.metric}}}}"),
     }
+}
+
+/// A picture a lab drew from its run, with its caption.
+fn lab_figure(results: &LabResults, path: &str) -> Result<String> {
+    let Some((experiment, name)) = path.split_once('.') else {
+        bail!("{path:?} is not experiment.figure");
+    };
+    let experiment = results.experiment(experiment)?;
+    let Some(figure) = experiment.figures.iter().find(|f| f.name == name) else {
+        let names: Vec<&str> = experiment.figures.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "experiment {} has no figure '{name}' in results/{}.json (it has: {})",
+            experiment.name,
+            results.lab,
+            names.join(", ")
+        );
+    };
+    // No blank lines inside: Markdown would end the HTML block there.
+    let svg: Vec<&str> = figure.svg.lines().filter(|l| !l.trim().is_empty()).collect();
+    Ok(format!(
+        "<figure class=\"lab-figure\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
+        svg.join("\n"),
+        render::escape_html(&figure.caption)
+    ))
 }
 
 /// One measured value (or machine fact) as text for prose.

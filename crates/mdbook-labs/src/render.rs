@@ -228,8 +228,12 @@ pub fn group_digits(number: u64) -> String {
 
 /// Escapes text for a Markdown table cell inside HTML.
 fn escape(text: &str) -> String {
+    escape_html(text).replace('|', "\\|")
+}
+
+/// `text` safe inside HTML.
+pub(crate) fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('|', "\\|")
 }

@@ -45,6 +45,11 @@ fn sample_results() -> LabResults {
             params: m.params,
             metrics: m.metrics,
             skipped: None,
+            figures: vec![labkit::results::Figure {
+                name: "timeline".into(),
+                caption: "Who ran <when>.".into(),
+                svg: "<svg class=\"lab-chart\"><rect/></svg>".into(),
+            }],
         }],
         claims: vec![verdict],
     }
@@ -205,6 +210,7 @@ fn marked_metrics_get_bar_and_line_charts() {
         params: m.params,
         metrics: m.metrics,
         skipped: None,
+        figures: Vec::new(),
     };
     let bars = render::bar_charts(&experiment).unwrap();
     assert_eq!(bars.matches("<svg").count(), 1, "{bars}");
@@ -217,4 +223,16 @@ fn marked_metrics_get_bar_and_line_charts() {
     );
     // On a log axis (values span 100×) the ticks read as real values.
     assert!(lines.contains("1.00 ms"), "{lines}");
+}
+
+#[test]
+fn lab_figure_places_the_picture_with_its_caption() {
+    let (_dir, mut results) = results_dir();
+    let text = expand("See {{#lab-figure lab-07 cpu.timeline}} here.", &mut results).unwrap();
+    assert!(text.contains("<figure class=\"lab-figure\">"), "{text}");
+    assert!(text.contains("<svg class=\"lab-chart\"><rect/></svg>"), "{text}");
+    assert!(text.contains("<figcaption>Who ran &lt;when&gt;.</figcaption>"), "{text}");
+    let error = expand("{{#lab-figure lab-07 cpu.nothing}}", &mut results).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("no figure 'nothing'") && message.contains("timeline"), "{message}");
 }
