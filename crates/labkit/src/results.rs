@@ -206,7 +206,11 @@ impl Measured {
 
     /// Adds a picture drawn from the run (inline SVG).
     pub fn figure(&mut self, name: &str, caption: &str, svg: String) -> &mut Self {
-        self.figures.push(Figure { name: name.to_string(), caption: caption.to_string(), svg });
+        self.figures.push(Figure {
+            name: name.to_string(),
+            caption: caption.to_string(),
+            svg,
+        });
         self
     }
 

@@ -181,7 +181,11 @@ fn lab_figure(results: &LabResults, path: &str) -> Result<String> {
         );
     };
     // No blank lines inside: Markdown would end the HTML block there.
-    let svg: Vec<&str> = figure.svg.lines().filter(|l| !l.trim().is_empty()).collect();
+    let svg: Vec<&str> = figure
+        .svg
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     Ok(format!(
         "<figure class=\"lab-figure\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
         svg.join("\n"),

@@ -228,11 +228,24 @@ fn marked_metrics_get_bar_and_line_charts() {
 #[test]
 fn lab_figure_places_the_picture_with_its_caption() {
     let (_dir, mut results) = results_dir();
-    let text = expand("See {{#lab-figure lab-07 cpu.timeline}} here.", &mut results).unwrap();
+    let text = expand(
+        "See {{#lab-figure lab-07 cpu.timeline}} here.",
+        &mut results,
+    )
+    .unwrap();
     assert!(text.contains("<figure class=\"lab-figure\">"), "{text}");
-    assert!(text.contains("<svg class=\"lab-chart\"><rect/></svg>"), "{text}");
-    assert!(text.contains("<figcaption>Who ran &lt;when&gt;.</figcaption>"), "{text}");
+    assert!(
+        text.contains("<svg class=\"lab-chart\"><rect/></svg>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<figcaption>Who ran &lt;when&gt;.</figcaption>"),
+        "{text}"
+    );
     let error = expand("{{#lab-figure lab-07 cpu.nothing}}", &mut results).unwrap_err();
     let message = format!("{error:#}");
-    assert!(message.contains("no figure 'nothing'") && message.contains("timeline"), "{message}");
+    assert!(
+        message.contains("no figure 'nothing'") && message.contains("timeline"),
+        "{message}"
+    );
 }

@@ -62,6 +62,7 @@ impl Gil {
         if held.locked {
             self.record(me, State::Waiting);
         }
+        // (A thread that just yielded is already recorded as waiting.)
         while held.locked {
             let switches_before = held.switches;
             let (guard, wait) = self
@@ -86,10 +87,13 @@ impl Gil {
     // ANCHOR_END: take
 
     // ANCHOR: release
-    /// Drops the GIL held by thread `me`. If a drop request is pending, and
-    /// forced switching is on, waits until another thread has taken it.
-    pub fn release(&self, me: usize) {
+    /// Drops the GIL held by thread `me`, which goes on to `then` (waiting,
+    /// blocked or done). If a drop request is pending, and forced switching
+    /// is on, waits until another thread has taken it.
+    pub fn release(&self, me: usize, then: State) {
         let mut held = self.lock_state();
+        // Recorded under the lock, so the timeline never shows two holders.
+        self.record(me, then);
         held.locked = false;
         self.released.notify_one();
         if self.forced_switching && self.drop_request.load(Ordering::Relaxed) {
@@ -119,7 +123,7 @@ impl Gil {
     /// What the holder does when the eval breaker is set: drop the GIL and
     /// queue up to take it again.
     pub fn yield_to_waiter(&self, me: usize) {
-        self.release(me);
+        self.release(me, State::Waiting);
         self.take(me);
     }
     // ANCHOR_END: eval_breaker
@@ -213,7 +217,7 @@ mod tests {
                         gil.yield_to_waiter(1);
                     }
                 }
-                gil.release(1);
+                gil.release(1, State::Done);
             });
             while started.load(Ordering::SeqCst) == 0 {
                 thread::yield_now();
@@ -222,7 +226,7 @@ mod tests {
             gil.take(2);
             *waited.lock().unwrap() = start.elapsed();
             waiter_done.store(true, Ordering::SeqCst);
-            gil.release(2);
+            gil.release(2, State::Done);
         });
         let waited = *waited.lock().unwrap();
         (waited, gil.drop_requests())
@@ -275,10 +279,10 @@ mod tests {
         thread::sleep(Duration::from_millis(10));
         assert!(!gil.drop_requested());
         assert_eq!(gil.holder(), Some(1));
-        gil.release(1);
+        gil.release(1, State::Done);
         assert_eq!(gil.holder(), None);
         gil.take(2);
-        gil.release(2);
+        gil.release(2, State::Done);
         assert_eq!(gil.switches(), 2);
         assert_eq!(gil.drop_requests(), 0);
     }

@@ -133,6 +133,26 @@ pub fn time_in(spans: &[Span], thread: usize, state: State) -> f64 {
         .sum()
 }
 
+/// Seconds during which two or more threads were running at once.
+pub fn overlap(spans: &[Span]) -> f64 {
+    let mut edges: Vec<(f64, i32)> = spans
+        .iter()
+        .filter(|s| s.state == State::Running)
+        .flat_map(|s| [(s.from, 1), (s.to, -1)])
+        .collect();
+    // At equal times, ends before starts: a handover is not an overlap.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut running, mut since, mut total) = (0, 0.0, 0.0);
+    for (at, change) in edges {
+        if running >= 2 {
+            total += at - since;
+        }
+        running += change;
+        since = at;
+    }
+    total
+}
+
 const RUNNING: RGBColor = RGBColor(46, 125, 50);
 const WAITING: RGBColor = RGBColor(255, 183, 77);
 const BLOCKED: RGBColor = RGBColor(144, 202, 249);
@@ -265,6 +285,25 @@ mod tests {
         assert!((time_in(&spans, 1, State::Waiting) - 0.3).abs() < 1e-9);
         assert!((time_in(&spans, 2, State::Running) - 0.2).abs() < 1e-9);
         assert_eq!(time_in(&spans, 2, State::Done), 0.0);
+    }
+
+    #[test]
+    fn overlap_counts_only_time_when_two_threads_run() {
+        let run = |thread, from, to| Span {
+            thread,
+            state: State::Running,
+            from,
+            to,
+        };
+        assert_eq!(overlap(&[run(1, 0.0, 1.0), run(2, 1.0, 2.0)]), 0.0);
+        assert!((overlap(&[run(1, 0.0, 1.0), run(2, 0.5, 2.0)]) - 0.5).abs() < 1e-12);
+        let wait = Span {
+            thread: 2,
+            state: State::Waiting,
+            from: 0.0,
+            to: 1.0,
+        };
+        assert_eq!(overlap(&[run(1, 0.0, 1.0), wait]), 0.0);
     }
 
     #[test]

@@ -126,9 +126,9 @@ impl Vm {
 
     /// Stops running: drops the GIL, if there is one.
     fn leave(&self) {
-        self.mark(State::Done);
-        if let Some(gil) = &self.rt.gil {
-            gil.release(self.me);
+        match &self.rt.gil {
+            Some(gil) => gil.release(self.me, State::Done),
+            None => self.mark(State::Done),
         }
     }
 
@@ -137,15 +137,15 @@ impl Vm {
     /// without the GIL, so that other threads can run meanwhile — as
     /// CPython's `Py_BEGIN_ALLOW_THREADS` / `Py_END_ALLOW_THREADS`.
     fn blocking<T>(&self, work: impl FnOnce() -> T) -> T {
-        self.mark(State::Blocked);
         match &self.rt.gil {
             Some(gil) => {
-                gil.release(self.me);
+                gil.release(self.me, State::Blocked);
                 let result = work();
                 gil.take(self.me);
                 result
             }
             None => {
+                self.mark(State::Blocked);
                 let result = work();
                 self.mark(State::Running);
                 result

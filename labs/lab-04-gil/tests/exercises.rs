@@ -1,0 +1,141 @@
+//! Graded tests for lab 04's exercises that students see.
+//! Run them with `cargo test -p lab-04 --test exercises`.
+
+use lab_04::baton::Baton;
+use lab_04::exercises::{COUNTER_PROGRAM, sleep_without_the_gil, take_baton};
+use lab_04::interp::gil::Gil;
+use lab_04::interp::timeline::{self, State};
+use lab_04::interp::{Options, run_source};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const INTERVAL: Duration = Duration::from_millis(5);
+
+/// Thread 1 holds the baton for up to `budget`, passing it when asked and
+/// taking it back; thread 2 then asks for it. Returns how long thread 2 waited.
+fn wait_for_a_busy_holder(budget: Duration) -> (Duration, Baton) {
+    let baton = Baton::new();
+    let done = AtomicBool::new(false);
+    let waited = thread::scope(|s| {
+        s.spawn(|| {
+            take_baton(&baton, 1, INTERVAL);
+            let start = Instant::now();
+            while !done.load(Ordering::SeqCst) && start.elapsed() < budget {
+                if baton.pass_if_requested(1) {
+                    take_baton(&baton, 1, INTERVAL);
+                }
+                std::hint::spin_loop();
+            }
+            baton.release(1);
+        });
+        while baton.holder() != Some(1) {
+            thread::yield_now();
+        }
+        let start = Instant::now();
+        take_baton(&baton, 2, INTERVAL);
+        let waited = start.elapsed();
+        done.store(true, Ordering::SeqCst);
+        baton.release(2);
+        waited
+    });
+    (waited, baton)
+}
+
+#[test]
+fn take_baton_takes_a_free_baton_at_once() {
+    let baton = Baton::new();
+    let start = Instant::now();
+    take_baton(&baton, 7, INTERVAL);
+    assert_eq!(baton.holder(), Some(7));
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        baton.requests(),
+        0,
+        "nobody held it: there was no one to ask"
+    );
+}
+
+#[test]
+fn take_baton_asks_a_busy_holder_to_pass_it() {
+    // The holder would keep it for 3 s; asking gets it within a few intervals.
+    let (waited, baton) = wait_for_a_busy_holder(Duration::from_secs(3));
+    assert!(
+        baton.passes() >= 1,
+        "the holder was never asked to pass the baton"
+    );
+    assert!(
+        waited < Duration::from_millis(500),
+        "the waiting thread waited {waited:?}"
+    );
+}
+
+#[test]
+fn sleep_without_the_gil_lets_two_sleeps_overlap() {
+    let gil = Gil::new(INTERVAL, true, None);
+    let start = Instant::now();
+    thread::scope(|s| {
+        for me in [1, 2] {
+            let gil = &gil;
+            s.spawn(move || {
+                gil.take(me);
+                sleep_without_the_gil(gil, me, Duration::from_millis(300));
+                assert_eq!(
+                    gil.holder(),
+                    Some(me),
+                    "thread {me} must hold the GIL again after sleeping"
+                );
+                gil.release(me, State::Done);
+            });
+        }
+    });
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(300),
+        "the sleep was cut short: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(500),
+        "two 300 ms sleeps took {took:?}: one waited for the other"
+    );
+}
+
+/// Runs the exercise's program free-threaded with a timeline.
+fn run_counter(n: u64) -> (String, Vec<timeline::Event>) {
+    let options = Options {
+        gil: false,
+        capture: true,
+        timeline: true,
+        args: vec![n.to_string()],
+        ..Options::default()
+    };
+    match run_source(COUNTER_PROGRAM, "counter.py", &options) {
+        Ok(report) => (report.output, report.events),
+        Err(error) => panic!("the program failed:\n{error}"),
+    }
+}
+
+#[test]
+fn the_counter_program_loses_no_update_free_threaded() {
+    let n = 200_000;
+    let (output, _) = run_counter(n);
+    let expected = format!("counter: {} expected: {} lost: 0", 2 * n, 2 * n);
+    assert_eq!(output.trim(), expected, "the program printed: {output}");
+}
+
+#[test]
+fn the_counter_program_still_counts_in_two_threads() {
+    let (_, events) = run_counter(50_000);
+    let spans = timeline::spans(&events);
+    let workers = (2..10)
+        .filter(|&t| timeline::time_in(&spans, t, State::Running) > 0.0)
+        .count();
+    assert!(
+        workers >= 2,
+        "the work must still run in two threads (ran in {workers})"
+    );
+}

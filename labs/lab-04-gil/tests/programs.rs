@@ -1,0 +1,196 @@
+//! The programs in `programs/` give their expected output in the lab's
+//! interpreter, and the interpreter's errors say where and why.
+
+use lab_04::interp::{Error, Options, run_source};
+use lab_04::run_program;
+
+fn output(name: &str, args: &[&str], gil: bool) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let options = Options {
+        gil,
+        ..Options::default()
+    };
+    run_program(name, &args, options)
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"))
+        .output
+}
+
+/// Output lines with timings replaced by `T`, sorted (threads print in any order).
+fn lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .map(|w| {
+                    if w.contains('.') && w.parse::<f64>().is_ok() {
+                        "T"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_seed_examples_run_unchanged() {
+    assert_eq!(
+        lines(&output("seed_threads_sleep.py", &[], true)),
+        [
+            "Task finished",
+            "Task finished",
+            "Task started",
+            "Task started",
+            "Time taken: T"
+        ]
+    );
+    assert_eq!(
+        lines(&output("seed_processes_sum.py", &[], true)),
+        ["49999995000000", "49999995000000", "Time taken: T"]
+    );
+}
+
+#[test]
+fn cpu_bound_prints_each_workers_sum_in_every_variant_and_mode() {
+    for variant in ["sequential", "threads", "processes"] {
+        for gil in [true, false] {
+            assert_eq!(
+                lines(&output("cpu_bound.py", &[variant, "1000", "3"], gil)),
+                [
+                    "499500",
+                    "499500",
+                    "499500",
+                    &format!("{variant}: 3 tasks in T s")
+                ],
+                "{variant}, gil {gil}"
+            );
+        }
+    }
+}
+
+#[test]
+fn io_bound_and_convoy_print_their_times() {
+    assert_eq!(
+        lines(&output("io_bound.py", &["threads", "0.01"], true)),
+        ["threads: 2 waits of T s in T s"]
+    );
+    assert_eq!(
+        lines(&output("convoy.py", &["2", "0.1"], true)),
+        ["alone_ms: T", "beside_cpu_ms: T"]
+    );
+}
+
+#[test]
+fn the_counters_count_exactly_with_the_gil_or_a_lock() {
+    assert_eq!(
+        output("racy_counter.py", &["10000"], true).trim(),
+        "counter: 20000 expected: 20000 lost: 0"
+    );
+    assert_eq!(
+        output("locked_counter.py", &["10000"], false).trim(),
+        "counter: 20000 expected: 20000 lost: 0"
+    );
+}
+
+fn run(source: &str) -> Result<String, Error> {
+    run_source(
+        source,
+        "t.py",
+        &Options {
+            capture: true,
+            ..Options::default()
+        },
+    )
+    .map(|r| r.output)
+}
+
+#[test]
+fn arithmetic_follows_python() {
+    let program = "print(7 // 2, -7 // 2, 7 % -3, -7 % 3, 2 ** 10, 2 ** -1, 7 / 2, 10**7)\n\
+                   print(1 == 1.0, 3 > 2 and not 2 > 3, None or 'x', 0.1 + 0.2, 1e20, f'{2/3:.3f}')\n\
+                   x = [1, 2]\nx[0] += 5\nx.append(len(x))\nprint(x, (1,), abs(-3), min(3, 1, 2), max([4, 9]), int('42') + 1, str(5) + 'a')\n";
+    assert_eq!(
+        run(program).unwrap(),
+        "3 -4 -2 2 1024 0.5 3.5 10000000\nTrue True x 0.30000000000000004 1e+20 0.667\n[6, 2, 2] (1,) 3 1 9 43 5a\n"
+    );
+}
+
+#[test]
+fn functions_loops_and_globals() {
+    let program = "total = 0\ndef add(n):\n    global total\n    for i in range(n):\n        if i % 2 == 0:\n            continue\n        total += i\n    return total\n\
+                   def fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\n\
+                   i = 0\nwhile True:\n    i += 1\n    if i == 5:\n        break\nprint(add(10), fact(20), i)\n";
+    assert_eq!(run(program).unwrap(), "25 2432902008176640000 5\n");
+}
+
+#[test]
+fn errors_name_the_file_line_and_what_went_wrong() {
+    let error = run("x = 1\ndef f(a):\n    return a // 0\nf(x)\n").unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("line 4, in <module>") && text.contains("line 3, in f"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("ZeroDivisionError: integer division or modulo by zero"),
+        "{text}"
+    );
+    assert!(
+        run("print(y)\n")
+            .unwrap_err()
+            .to_string()
+            .contains("NameError: name 'y' is not defined")
+    );
+    assert!(
+        run("print(2 ** 70)\n")
+            .unwrap_err()
+            .to_string()
+            .contains("OverflowError")
+    );
+    assert!(
+        run("def f():\n    return f()\nf()\n")
+            .unwrap_err()
+            .to_string()
+            .contains("RecursionError")
+    );
+    let syntax = run("x = 1\nclass A:\n    pass\n").unwrap_err().to_string();
+    assert!(
+        syntax.starts_with("t.py:2:1: SyntaxError: 'class' is not supported")
+            && syntax.contains("supported:"),
+        "{syntax}"
+    );
+}
+
+#[test]
+fn an_error_in_a_thread_is_reported_and_the_program_goes_on() {
+    let program = "import threading\ndef bad():\n    return 1 // 0\nt = threading.Thread(target=bad)\nt.start()\nt.join()\nprint('still here')\n";
+    let report = run_source(
+        program,
+        "t.py",
+        &Options {
+            capture: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.output, "still here\n");
+    assert_eq!(report.thread_errors.len(), 1);
+    assert!(
+        report.thread_errors[0].contains("Exception in thread Thread-1")
+            && report.thread_errors[0].contains("ZeroDivisionError")
+    );
+}
+
+#[test]
+fn a_failing_child_process_has_exit_code_one_and_is_reaped() {
+    // exitcode is set only once waitpid has reaped the child.
+    let program = "import multiprocessing\ndef bad():\n    assert False, 'boom'\np = multiprocessing.Process(target=bad)\np.start()\np.join()\nprint(p.exitcode)\n";
+    assert_eq!(run(program).unwrap(), "1\n");
+    // A process nobody joins is joined at exit, as Python does: its output arrives.
+    let unjoined = "import multiprocessing\ndef hello():\n    print('child')\np = multiprocessing.Process(target=hello)\np.start()\n";
+    assert_eq!(run(unjoined).unwrap(), "child\n");
+}
