@@ -129,7 +129,11 @@ fn the_counter_program_loses_no_update_free_threaded() {
 
 #[test]
 fn the_counter_program_still_counts_in_two_threads() {
-    let (_, events) = run_counter(50_000);
+    let (output, events) = run_counter(50_000);
+    assert!(
+        output.trim().ends_with("lost: 0"),
+        "the program printed: {output}"
+    );
     let spans = timeline::spans(&events);
     let workers = (2..10)
         .filter(|&t| timeline::time_in(&spans, t, State::Running) > 0.0)

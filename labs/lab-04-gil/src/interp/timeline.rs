@@ -181,10 +181,12 @@ fn draw(
     threads.dedup();
     let rows = threads.len().max(1) as f64;
     let end_ms = window * 1000.0;
-    let height = 90 + 46 * threads.len() as u32;
+    let height = 110 + 46 * threads.len() as u32;
     let root = SVGBackend::with_string(out, (720, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    // The chart above, the legend in a strip of its own below.
+    let (upper, lower) = root.split_vertically(height - 26);
+    let mut chart = ChartBuilder::on(&upper)
         .caption(title, ("sans-serif", 17))
         .margin(12)
         .x_label_area_size(34)
@@ -236,7 +238,7 @@ fn draw(
             format!("thread {}", thread - 1)
         };
         let (x, y) = chart.backend_coord(&(0.0, row_of(thread) + 0.5));
-        root.draw(&Text::new(name, (x - 6, y), label_font.clone()))?;
+        upper.draw(&Text::new(name, (x - 6, y), label_font.clone()))?;
     }
     let legend = [
         (RUNNING, "running (holds the GIL)"),
@@ -249,13 +251,12 @@ fn draw(
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
     for (i, (color, text)) in legend.iter().enumerate() {
-        let x = 100 + 155 * i as i32;
-        let y = height as i32 - 12;
-        root.draw(&Rectangle::new(
+        let (x, y) = (100 + 155 * i as i32, 10);
+        lower.draw(&Rectangle::new(
             [(x, y - 5), (x + 14, y + 5)],
             color.filled(),
         ))?;
-        root.draw(&Text::new(*text, (x + 18, y), font.clone()))?;
+        lower.draw(&Text::new(*text, (x + 18, y), font.clone()))?;
     }
     root.present()?;
     Ok(())
