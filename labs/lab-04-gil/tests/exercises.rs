@@ -12,6 +12,18 @@ use std::time::{Duration, Instant};
 
 const INTERVAL: Duration = Duration::from_millis(5);
 
+/// Drops the GIL if its holder panics, so that a failing exercise fails the
+/// test instead of leaving the other thread waiting forever.
+struct ReleaseOnPanic<'a>(&'a Gil, usize);
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.release(self.1, State::Done);
+        }
+    }
+}
+
 /// Thread 1 holds the baton for up to `budget`, passing it when asked and
 /// taking it back; thread 2 then asks for it. Returns how long thread 2 waited.
 fn wait_for_a_busy_holder(budget: Duration) -> (Duration, Baton) {
@@ -29,7 +41,12 @@ fn wait_for_a_busy_holder(budget: Duration) -> (Duration, Baton) {
             }
             baton.release(1);
         });
+        let start = Instant::now();
         while baton.holder() != Some(1) {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the holder never got the baton"
+            );
             thread::yield_now();
         }
         let start = Instant::now();
@@ -83,6 +100,7 @@ fn sleep_without_the_gil_lets_two_sleeps_overlap() {
             let gil = &gil;
             s.spawn(move || {
                 gil.take(me);
+                let _guard = ReleaseOnPanic(gil, me);
                 sleep_without_the_gil(gil, me, Duration::from_millis(300));
                 assert_eq!(
                     gil.holder(),
@@ -129,7 +147,7 @@ fn the_counter_program_loses_no_update_free_threaded() {
 
 #[test]
 fn the_counter_program_still_counts_in_two_threads() {
-    let (output, events) = run_counter(50_000);
+    let (output, events) = run_counter(200_000);
     assert!(
         output.trim().ends_with("lost: 0"),
         "the program printed: {output}"

@@ -9,6 +9,18 @@ use lab_04::interp::{Options, run_source};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Drops the GIL if its holder panics, so that a failing exercise fails the
+/// test instead of leaving the other thread waiting forever.
+struct ReleaseOnPanic<'a>(&'a Gil, usize);
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.release(self.1, State::Done);
+        }
+    }
+}
+
 #[test]
 fn take_baton_asks_once_per_interval_not_on_every_try() {
     // The holder ignores requests for 200 ms; a 20 ms interval means about
@@ -35,7 +47,10 @@ fn another_thread_runs_while_one_sleeps() {
     let gil = Gil::new(Duration::from_millis(5), true, None);
     gil.take(1);
     thread::scope(|s| {
-        s.spawn(|| sleep_without_the_gil(&gil, 1, Duration::from_millis(400)));
+        s.spawn(|| {
+            let _guard = ReleaseOnPanic(&gil, 1);
+            sleep_without_the_gil(&gil, 1, Duration::from_millis(400));
+        });
         thread::sleep(Duration::from_millis(50));
         let start = Instant::now();
         gil.take(2);
