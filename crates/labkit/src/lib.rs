@@ -11,6 +11,7 @@
 //! - [`python`]: finding and running CPython beside Rust.
 //! - [`testing`]: helpers for the labs' tests.
 
+pub mod affinity;
 pub mod calibrate;
 pub mod child;
 pub mod claims;

@@ -10,12 +10,12 @@
 pub mod exercises;
 
 use anyhow::{Context as _, Result, bail, ensure};
+use labkit::affinity::{allowed_cpus, pin_to};
 use labkit::child::fork_child;
 use labkit::memory::{Mapping, page_size};
 use labkit::timing::{Interleaved, Variant};
 use labkit::{Check, Claim, Context, Experiment, Lab, LabOption, Measured, Unit};
-use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::unistd::{Pid, pipe};
+use nix::unistd::pipe;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -51,43 +51,15 @@ pub fn spin_until(ready: impl Fn() -> bool) -> Result<()> {
 // ANCHOR_END: spin
 
 // ANCHOR: pin
-/// Where the calling thread may run, restored when this guard is dropped.
-pub struct Pinned(Option<CpuSet>);
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        if let Some(before) = &self.0 {
-            let _ = sched_setaffinity(Pid::from_raw(0), before);
-        }
-    }
-}
-
-/// Lets the calling thread run on `cpu` only, until the guard is dropped.
-/// Two spinning partners must each have a core of their own: left to the
-/// scheduler, they sometimes share one, and then each spins away the time
-/// slice the other needs to answer (a round trip grows from a fraction of a
-/// microsecond to many microseconds). Does nothing when `cpu` is `None`.
-pub fn pin_to(cpu: Option<usize>) -> Pinned {
-    let Some(cpu) = cpu else { return Pinned(None) };
-    let Ok(before) = sched_getaffinity(Pid::from_raw(0)) else {
-        return Pinned(None);
-    };
-    let mut only = CpuSet::new();
-    if only.set(cpu).is_err() || sched_setaffinity(Pid::from_raw(0), &only).is_err() {
-        return Pinned(None);
-    }
-    Pinned(Some(before))
-}
-
 /// Two CPUs this process may run on, for two spinning partners; `None`s on a
-/// one-CPU machine, where spinning partners cannot both run anyway.
+/// one-CPU machine, where spinning partners cannot both run anyway. Each
+/// partner pins itself with `labkit::affinity::pin_to`: left to the
+/// scheduler, two spinning partners sometimes share one core, and then each
+/// spins away the time slice the other needs to answer (a round trip grows
+/// from a fraction of a microsecond to many microseconds).
 pub fn two_cpus() -> (Option<usize>, Option<usize>) {
-    let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) else {
-        return (None, None);
-    };
-    let mut cpus = (0..CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false));
-    match (cpus.next(), cpus.next()) {
-        (Some(a), Some(b)) => (Some(a), Some(b)),
+    match allowed_cpus()[..] {
+        [a, b, ..] => (Some(a), Some(b)),
         _ => (None, None),
     }
 }

@@ -17,12 +17,11 @@ pub mod interp;
 use anyhow::{Context as _, Result, bail, ensure};
 use interp::timeline::{self, State};
 use interp::{Options, Report};
+use labkit::affinity::{allowed_cpus, try_pin_to};
 use labkit::claims::Needs;
 use labkit::stats::Summary;
 use labkit::timing::{Interleaved, Variant};
 use labkit::{Check, Claim, Context, Experiment, Lab, Measured, Unit};
-use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::unistd::Pid;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -555,31 +554,6 @@ pub fn race(ctx: &Context) -> Result<Measured> {
 // ANCHOR_END: race
 
 // ANCHOR: one_core
-/// Lets the calling thread — and every thread and process it starts — run
-/// on one CPU only, until the guard is dropped.
-struct OneCore(Option<CpuSet>);
-
-impl OneCore {
-    fn pin() -> Result<OneCore> {
-        let before = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity")?;
-        let first = (0..CpuSet::count())
-            .find(|&c| before.is_set(c).unwrap_or(false))
-            .context("no CPU is allowed")?;
-        let mut one = CpuSet::new();
-        one.set(first)?;
-        sched_setaffinity(Pid::from_raw(0), &one).context("sched_setaffinity")?;
-        Ok(OneCore(Some(before)))
-    }
-}
-
-impl Drop for OneCore {
-    fn drop(&mut self) {
-        if let Some(before) = self.0.take() {
-            let _ = sched_setaffinity(Pid::from_raw(0), &before);
-        }
-    }
-}
-
 /// "Multiprocessing does not work without extra processors": pinned to one
 /// core, two processes still run and give the right answer — just no faster.
 pub fn one_core(ctx: &Context) -> Result<Measured> {
@@ -597,7 +571,9 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
     let collected = RefCell::new(Vec::new());
     let python_variants = ["sequential", "processes"];
     let size = [n.to_string(), "2".to_string()];
-    let _pinned = OneCore::pin()?;
+    // Threads and processes started from here on inherit the pinning.
+    let first = *allowed_cpus().first().context("no CPU may be used")?;
+    let _pinned = try_pin_to(first)?;
     let mut variants = vec![
         Variant::new("sequential", || run("sequential")),
         Variant::new("processes", || run("processes")),
@@ -610,7 +586,9 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
             Ok(())
         }));
     }
-    let times = crate::labkit_interleave(ctx, rounds, &mut variants)?;
+    // Not ctx.interleave: that would also measure two cores' capacity, and
+    // there is one core here.
+    let times = labkit::timing::interleave(rounds, 0, &mut variants, ctx.progress)?;
     drop(variants);
     let mut m = Measured::new();
     m.param("n", n).param("rounds", rounds).param("cpus", 1);
@@ -637,16 +615,6 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 // ANCHOR_END: one_core
-
-/// Interleaves without the machine's capacity calibration (the one-core
-/// experiment must not measure two cores' capacity while pinned).
-fn labkit_interleave<'v>(
-    ctx: &'v Context,
-    rounds: usize,
-    variants: &mut [Variant<'v>],
-) -> Result<Interleaved> {
-    labkit::timing::interleave(rounds, 0, variants, ctx.progress)
-}
 
 // ANCHOR: timelines
 /// Runs a program with a timeline; returns the report, the SVG of its first

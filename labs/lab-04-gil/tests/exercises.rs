@@ -3,7 +3,7 @@
 
 use lab_04::baton::Baton;
 use lab_04::exercises::{COUNTER_PROGRAM, sleep_without_the_gil, take_baton};
-use lab_04::interp::gil::Gil;
+use lab_04::interp::gil::{Gil, ReleaseOnPanic};
 use lab_04::interp::timeline::{self, State};
 use lab_04::interp::{Options, run_source};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,18 +11,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const INTERVAL: Duration = Duration::from_millis(5);
-
-/// Drops the GIL if its holder panics, so that a failing exercise fails the
-/// test instead of leaving the other thread waiting forever.
-struct ReleaseOnPanic<'a>(&'a Gil, usize);
-
-impl Drop for ReleaseOnPanic<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.release(self.1, State::Done);
-        }
-    }
-}
 
 /// Thread 1 holds the baton for up to `budget`, passing it when asked and
 /// taking it back; thread 2 then asks for it. Returns how long thread 2 waited.

@@ -3,23 +3,11 @@
 
 use lab_04::baton::Baton;
 use lab_04::exercises::{COUNTER_PROGRAM, sleep_without_the_gil, take_baton};
-use lab_04::interp::gil::Gil;
+use lab_04::interp::gil::{Gil, ReleaseOnPanic};
 use lab_04::interp::timeline::State;
 use lab_04::interp::{Options, run_source};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Drops the GIL if its holder panics, so that a failing exercise fails the
-/// test instead of leaving the other thread waiting forever.
-struct ReleaseOnPanic<'a>(&'a Gil, usize);
-
-impl Drop for ReleaseOnPanic<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.release(self.1, State::Done);
-        }
-    }
-}
 
 #[test]
 fn take_baton_asks_once_per_interval_not_on_every_try() {

@@ -193,4 +193,7 @@ fn a_failing_child_process_has_exit_code_one_and_is_reaped() {
     // A process nobody joins is joined at exit, as Python does: its output arrives.
     let unjoined = "import multiprocessing\ndef hello():\n    print('child')\np = multiprocessing.Process(target=hello)\np.start()\n";
     assert_eq!(run(unjoined).unwrap(), "child\n");
+    // A grandchild's output comes back through its parent's pipe, too.
+    let nested = "import multiprocessing\ndef inner():\n    print('grandchild')\ndef outer():\n    p = multiprocessing.Process(target=inner)\n    p.start()\n    p.join()\n    print('child')\nq = multiprocessing.Process(target=outer)\nq.start()\nq.join()\n";
+    assert_eq!(run(nested).unwrap(), "grandchild\nchild\n");
 }

@@ -708,19 +708,24 @@ impl Unit {
 mod tests {
     use super::*;
 
-    #[test]
-    fn function_variables_are_local_slots_and_module_variables_global() {
-        let program = compile("x = 1\ndef f(a):\n    b = a + x\n    return b\n", "t.py").unwrap();
-        assert!(program.globals.contains(&"x".to_string()));
-        let Value::Function(f) = &program
+    /// The first function the module defines.
+    fn first_function(program: &Program) -> &Code {
+        match program
             .main
             .consts
             .iter()
             .find(|c| matches!(c, Value::Function(_)))
-            .unwrap()
-        else {
-            panic!()
-        };
+        {
+            Some(Value::Function(code)) => code,
+            _ => panic!("the module defines no function"),
+        }
+    }
+
+    #[test]
+    fn function_variables_are_local_slots_and_module_variables_global() {
+        let program = compile("x = 1\ndef f(a):\n    b = a + x\n    return b\n", "t.py").unwrap();
+        assert!(program.globals.contains(&"x".to_string()));
+        let f = first_function(&program);
         assert_eq!(f.locals, vec!["a".to_string(), "b".to_string()]);
         assert!(f.instrs.contains(&Instr::LoadLocal(0)));
         assert!(f.instrs.iter().any(|i| matches!(i, Instr::LoadGlobal(_))));
@@ -729,15 +734,7 @@ mod tests {
     #[test]
     fn a_global_declaration_makes_a_function_write_the_global() {
         let program = compile("n = 0\ndef f():\n    global n\n    n += 1\n", "t.py").unwrap();
-        let Value::Function(f) = program
-            .main
-            .consts
-            .iter()
-            .find(|c| matches!(c, Value::Function(_)))
-            .unwrap()
-        else {
-            panic!()
-        };
+        let f = first_function(&program);
         assert!(f.locals.is_empty());
         assert!(f.instrs.iter().any(|i| matches!(i, Instr::StoreGlobal(_))));
     }
@@ -761,15 +758,7 @@ mod tests {
     #[test]
     fn local_loops_and_updates_use_superinstructions_but_globals_do_not() {
         let program = compile("g = 0\ndef f(n):\n    global g\n    t = 0\n    for i in range(n):\n        t += i\n        g += 1\n", "t.py").unwrap();
-        let Value::Function(f) = program
-            .main
-            .consts
-            .iter()
-            .find(|c| matches!(c, Value::Function(_)))
-            .unwrap()
-        else {
-            panic!()
-        };
+        let f = first_function(&program);
         assert!(
             f.instrs
                 .iter()

@@ -62,7 +62,6 @@ impl Gil {
         if held.locked {
             self.record(me, State::Waiting);
         }
-        // (A thread that just yielded is already recorded as waiting.)
         while held.locked {
             let switches_before = held.switches;
             let (guard, wait) = self
@@ -187,6 +186,19 @@ impl Gil {
     pub fn holder(&self) -> Option<usize> {
         let held = self.lock_state();
         held.locked.then_some(held.last_holder)
+    }
+}
+
+/// Drops the GIL if the thread holding it panics: a thread that fails with
+/// the lock must not leave every other thread waiting forever. (The graded
+/// tests use it, so that a failing exercise fails instead of hanging.)
+pub struct ReleaseOnPanic<'a>(pub &'a Gil, pub usize);
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.release(self.1, State::Done);
+        }
     }
 }
 

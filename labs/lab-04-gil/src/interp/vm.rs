@@ -862,6 +862,9 @@ impl Vm {
             None => (None, None),
         };
         let reader_fd = reader.as_ref().map(|r| r.as_raw_fd());
+        // Without capture, the child writes where this interpreter writes
+        // (stdout, or the pipe to its own parent when it is itself a child).
+        let inherited = self.rt.output.clone();
         let mut options = self.rt.options.clone();
         options.timeline = false;
         let (program, name) = (self.rt.program.clone(), process.name.clone());
@@ -872,7 +875,7 @@ impl Vm {
             }
             let output = match writer {
                 Some(w) => Output::Fd(w.into_raw_fd()),
-                None => Output::Fd(1),
+                None => inherited,
             };
             let rt = Arc::new(Runtime::new(program, options, output, Some(globals)));
             Vm::new(rt, 1).process_body(&name, target, args)
