@@ -2,9 +2,8 @@
 
 use crate::labs::Lab;
 use anyhow::{Context, Result, bail};
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use labkit::claims::{ClaimResult, Verdict};
-use labkit::results::LabResults;
+use labkit::results::{LabResults, Verdict};
+use labkit::tables::{claims_table, tally};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -57,30 +56,9 @@ pub fn measure(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     })
 }
 
-/// One row per claim: lab, verdict, claim, measured value, rule or reason.
-fn verify_table(claims: &[(String, ClaimResult)]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["lab", "verdict", "claim", "measured", "rule / reason"]);
-    if table.width().is_none() {
-        table.set_width(140);
-    }
-    for (lab, claim) in claims {
-        table.add_row([
-            lab.clone(),
-            claim.verdict.word().to_string(),
-            claim.statement.clone(),
-            claim.measured_text(),
-            claim.explanation(),
-        ]);
-    }
-    table
-}
-
 /// Runs each lab (quick or full) and prints one row per claim, then
-/// `N passed, N failed, N skipped`. Fails if any claim or lab failed.
+/// `claims: N passed, N failed, N skipped; demonstrations: N shown`.
+/// Fails if any claim or lab failed.
 pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let mut claims = Vec::new();
@@ -107,18 +85,23 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
             }
         }
     }
-    println!("{}", verify_table(&claims));
+    let rows: Vec<_> = claims
+        .iter()
+        .map(|(lab, c)| (Some(lab.as_str()), c))
+        .collect();
+    println!("{}", claims_table(&rows));
     for line in &broken {
         println!("lab failed to run: {line}");
     }
-    let count = |v: Verdict| claims.iter().filter(|(_, c)| c.verdict == v).count();
-    let failed = count(Verdict::Fail) + broken.len();
-    println!(
-        "{} passed, {} failed, {} skipped",
-        count(Verdict::Pass),
-        failed,
-        count(Verdict::Skipped)
-    );
+    let failed = claims
+        .iter()
+        .filter(|(_, c)| c.verdict == Verdict::Fail)
+        .count()
+        + broken.len();
+    if !broken.is_empty() {
+        println!("{} labs failed to run", broken.len());
+    }
+    println!("{}", tally(claims.iter().map(|(_, c)| c)));
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {

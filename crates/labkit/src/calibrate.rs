@@ -22,10 +22,10 @@ use std::cell::RefCell;
 use std::hint::black_box;
 
 /// The experiment name under which the calibration appears in every result.
-pub const EXPERIMENT: &str = "calibration";
+pub const EXPERIMENT: &str = crate::results::CALIBRATION_EXPERIMENT;
 
 /// The calibration's headline metric: the measured speedup of k processes.
-pub const METRIC: &str = "capacity";
+pub const METRIC: &str = crate::results::CAPACITY_METRIC;
 
 /// A CPU loop the optimiser cannot fold into a formula: [`crate::opaque`] hides
 /// each value from it, so every addition really happens.

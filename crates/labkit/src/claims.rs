@@ -3,11 +3,16 @@
 //! Every claim ends in one of three verdicts: `pass`, `fail`, or `skipped` with
 //! the reason (one core cannot show a parallel speedup; no python3 cannot show
 //! CPython's behaviour). A skipped claim is never counted as passed.
+//!
+//! A sentence may say `{workers}` (the number of workers of this run) and
+//! `{threshold}` (the threshold the rule applied here, with its unit), so that
+//! it says exactly what was checked, whatever `--workers` and the machine.
+//! Something true by how the code is built is a [`Claim::demonstration`]:
+//! checked the same way, shown as such, never counted as a passed claim.
 
 use crate::calibrate::capacity_floor;
 use crate::format;
-use crate::results::{Measured, Unit};
-use serde::{Deserialize, Serialize};
+use crate::results::{ClaimResult, Kind, Measured, Unit, Verdict};
 
 /// A claim from the text, checked against one metric of its experiment.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +27,8 @@ pub struct Claim {
     pub check: Check,
     /// What the machine must have for the claim to be testable here.
     pub needs: Vec<Needs>,
+    /// A claim, or a demonstration of something true by construction.
+    pub kind: Kind,
 }
 
 /// The kinds of check.
@@ -31,6 +38,9 @@ pub enum Check {
     AtLeast(f64),
     /// value ≤ threshold.
     AtMost(f64),
+    /// low ≤ value ≤ high: "about the same", with the band set from the
+    /// measured spread.
+    Between(f64, f64),
     /// value ≥ fraction × workers: for work that waits, where every worker can
     /// overlap whatever the number of cores.
     PerWorker(f64),
@@ -51,6 +61,12 @@ pub enum Needs {
     Cores(usize),
     /// A working python3.
     Python3,
+    /// A python3 whose threads take turns under a GIL (every CPython before
+    /// 3.13, and 3.13+ unless built free-threaded and run without it).
+    PythonGil,
+    /// At least this many workers (`--workers`): "no speedup" needs two
+    /// workers to mean anything, since one worker is never faster than itself.
+    Workers(usize),
     /// Two processes really running at once while it was measured: the
     /// parallel capacity measured in the same rounds reached its floor.
     /// (Spinning partners, for example, are fast only when each has a core.)
@@ -76,12 +92,80 @@ impl Claim {
             metric,
             check,
             needs,
+            kind: Kind::Claim,
+        }
+    }
+
+    /// Something true by how the code is built, shown by a measurement: it
+    /// is checked like a claim (if it does not show, the lab is broken) but
+    /// presented as a demonstration.
+    pub fn demonstration(
+        id: &'static str,
+        metric: &'static str,
+        check: Check,
+        statement: &'static str,
+    ) -> Claim {
+        Claim {
+            kind: Kind::Demonstration,
+            ..Claim::new(id, metric, check, statement)
+        }
+    }
+
+    /// Whether this is a demonstration rather than a claim.
+    pub fn is_demonstration(&self) -> bool {
+        self.kind == Kind::Demonstration
+    }
+
+    /// The claim can only be shown with at least `cores` logical cores.
+    pub fn needs_cores(mut self, cores: usize) -> Claim {
+        self.needs.push(Needs::Cores(cores));
+        self
+    }
+
+    /// The sentence for a run with `workers` workers and, when known, the
+    /// threshold applied (already written with its unit); without one,
+    /// `{threshold}` becomes the rule in words.
+    pub fn sentence(&self, workers: usize, threshold: Option<&str>) -> String {
+        let rule = threshold.map_or_else(|| self.check.words(workers), str::to_string);
+        self.statement
+            .replace("{workers}", &workers.to_string())
+            .replace("{threshold}", &rule)
+    }
+
+    /// Its result before anything was checked: skipped, no value, no reason.
+    pub fn unchecked(&self, experiment: &str, workers: usize) -> ClaimResult {
+        ClaimResult {
+            id: self.id.to_string(),
+            experiment: experiment.to_string(),
+            kind: self.kind,
+            statement: self.sentence(workers, None),
+            metric: self.metric.to_string(),
+            verdict: Verdict::Skipped,
+            value: None,
+            unit: None,
+            threshold: None,
+            rule: String::new(),
+            reason: None,
+            attempts: 1,
         }
     }
 
     /// The claim is about CPython and needs python3 to be checked.
     pub fn needs_python(mut self) -> Claim {
         self.needs.push(Needs::Python3);
+        self
+    }
+
+    /// The claim is about CPython's GIL: it needs a python3 that has one.
+    pub fn needs_python_gil(mut self) -> Claim {
+        self.needs.push(Needs::Python3);
+        self.needs.push(Needs::PythonGil);
+        self
+    }
+
+    /// The claim compares several workers with one: it needs `--workers` ≥ 2.
+    pub fn needs_workers(mut self, workers: usize) -> Claim {
+        self.needs.push(Needs::Workers(workers));
         self
     }
 
@@ -95,7 +179,7 @@ impl Claim {
     }
 
     /// Whether its experiment must measure the parallel capacity in the same
-    /// rounds (see `runner::Context::interleave`).
+    /// rounds (see [`crate::Context::interleave`]).
     pub fn judged_by_capacity(&self) -> bool {
         matches!(self.check, Check::OfCapacity(_)) || self.needs.contains(&Needs::Parallel)
     }
@@ -108,6 +192,8 @@ pub struct Conditions {
     pub cores: usize,
     /// Whether python3 was found.
     pub python3: bool,
+    /// Whether that python3 runs threads under a GIL.
+    pub python_gil: bool,
     /// Workers the experiments used.
     pub workers: usize,
     /// Measured speedup of min(workers, cores) copies of a CPU loop in as many
@@ -126,85 +212,17 @@ impl Conditions {
 /// little parallelism to test it. The runner re-measures such a claim.
 pub const LOW_CAPACITY: &str = "too little parallel capacity";
 
-/// A claim's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The measurement is on the claimed side of the threshold.
-    Pass,
-    /// It is not (after re-measuring).
-    Fail,
-    /// The claim cannot be tested on this machine; `reason` says why.
-    Skipped,
-}
-
-impl Verdict {
-    /// The verdict as one word for tables; a failure shouts.
-    pub fn word(self) -> &'static str {
+impl Check {
+    /// The rule in words, before a machine gives it numbers, for `--list`.
+    fn words(self, workers: usize) -> String {
+        let times = |v: f64| format::value(v, Unit::Times);
         match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Skipped => "skipped",
+            Check::AtLeast(t) | Check::AtMost(t) => format!("{t}"),
+            Check::Between(low, high) => format!("{low}–{high}"),
+            Check::PerWorker(f) => times(f * workers as f64),
+            Check::OfCapacity(f) => format!("{:.0}% of the measured capacity", f * 100.0),
+            Check::Observed | Check::NotObserved => String::new(),
         }
-    }
-}
-
-/// A claim with its verdict, as recorded in the results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimResult {
-    /// The claim's id.
-    pub id: String,
-    /// The experiment it belongs to.
-    pub experiment: String,
-    /// The sentence.
-    pub statement: String,
-    /// The metric checked.
-    pub metric: String,
-    /// pass / fail / skipped.
-    pub verdict: Verdict,
-    /// The measured value, when there was one.
-    pub value: Option<f64>,
-    /// The value's unit.
-    pub unit: Option<Unit>,
-    /// The threshold applied on this machine, when there was one.
-    pub threshold: Option<f64>,
-    /// The rule in words, e.g. "≥ 1.30× (80% of this machine's 1.62× capacity)".
-    pub rule: String,
-    /// Why it was skipped or failed, in words.
-    pub reason: Option<String>,
-    /// How many measurements it took (a failing claim is re-measured).
-    pub attempts: u32,
-}
-
-impl ClaimResult {
-    /// Whether this claim passed.
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
-    }
-
-    /// The measured value with its unit, or "—" when there was none.
-    pub fn measured_text(&self) -> String {
-        match (self.value, self.unit) {
-            (Some(value), Some(unit)) => format::value(value, unit),
-            _ => "—".to_string(),
-        }
-    }
-
-    /// The rule when the claim passed, the reason when it did not, and the
-    /// attempt that decided it when it took more than one.
-    pub fn explanation(&self) -> String {
-        let mut text = match (&self.reason, self.verdict) {
-            (Some(reason), Verdict::Fail | Verdict::Skipped) => reason.clone(),
-            _ => self.rule.clone(),
-        };
-        if self.attempts > 1 {
-            text += &format!(
-                " (attempt {} of {})",
-                self.attempts,
-                crate::runner::MAX_ATTEMPTS
-            );
-        }
-        text
     }
 }
 
@@ -215,19 +233,7 @@ pub fn evaluate(
     measured: &Measured,
     here: &Conditions,
 ) -> ClaimResult {
-    let mut result = ClaimResult {
-        id: claim.id.to_string(),
-        experiment: experiment.to_string(),
-        statement: claim.statement.to_string(),
-        metric: claim.metric.to_string(),
-        verdict: Verdict::Skipped,
-        value: None,
-        unit: None,
-        threshold: None,
-        rule: String::new(),
-        reason: None,
-        attempts: 1,
-    };
+    let mut result = claim.unchecked(experiment, here.workers);
     if let Some(reason) = unmet_need(&claim.needs, here) {
         result.reason = Some(reason);
         return result;
@@ -267,6 +273,8 @@ pub fn evaluate(
             return result;
         }
     };
+    let shown = threshold.map(|t| format::value(t, metric.unit));
+    result.statement = claim.sentence(here.workers, shown.as_deref());
     result.threshold = threshold;
     result.rule = rule;
     result.verdict = if holds { Verdict::Pass } else { Verdict::Fail };
@@ -286,6 +294,13 @@ fn unmet_need(needs: &[Needs], here: &Conditions) -> Option<String> {
             Some(format!("needs ≥{n} cores, this machine has {}", here.cores))
         }
         Needs::Python3 if !here.python3 => Some("python3 not found".to_string()),
+        Needs::PythonGil if !here.python_gil => {
+            Some("this python3 runs without a GIL (free-threaded)".to_string())
+        }
+        Needs::Workers(n) if here.workers < n => Some(format!(
+            "needs --workers ≥ {n} to compare workers with one; this run used {}",
+            here.workers
+        )),
         _ => None,
     })
 }
@@ -338,6 +353,11 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
     let (holds, threshold, rule) = match check {
         Check::AtLeast(t) => (value >= t, Some(t), format!("≥ {}", show(t))),
         Check::AtMost(t) => (value <= t, Some(t), format!("≤ {}", show(t))),
+        Check::Between(low, high) => (
+            (low..=high).contains(&value),
+            None,
+            format!("between {} and {}", show(low), show(high)),
+        ),
         Check::PerWorker(fraction) => {
             if here.workers < 2 {
                 return Outcome::Untestable(one_worker(here.workers));
@@ -381,6 +401,7 @@ mod tests {
     const TWO_CORES: Conditions = Conditions {
         cores: 2,
         python3: true,
+        python_gil: true,
         workers: 2,
         capacity: Some(1.6),
     };
@@ -433,6 +454,46 @@ mod tests {
             verdict(Check::AtLeast(1.8), 1.79, &TWO_CORES),
             Verdict::Fail
         );
+    }
+
+    #[test]
+    fn between_fails_on_either_side_of_its_band() {
+        let band = Check::Between(0.85, 1.15);
+        assert_eq!(verdict(band, 1.0, &TWO_CORES), Verdict::Pass);
+        assert_eq!(verdict(band, 0.84, &TWO_CORES), Verdict::Fail);
+        assert_eq!(verdict(band, 1.16, &TWO_CORES), Verdict::Fail);
+    }
+
+    #[test]
+    fn sentences_say_the_workers_and_the_threshold_of_this_run() {
+        let claim = Claim::new(
+            "c",
+            "x",
+            Check::PerWorker(0.9),
+            "{workers} threads finish at least {threshold} faster.",
+        );
+        let four = Conditions {
+            workers: 4,
+            ..TWO_CORES
+        };
+        let result = evaluate(&claim, "e", &measured(3.8, Unit::Times), &four);
+        assert_eq!(result.statement, "4 threads finish at least 3.60× faster.");
+        assert_eq!(result.verdict, Verdict::Pass);
+        // Before a machine gives it numbers (--list), the rule stands in.
+        assert_eq!(
+            claim.sentence(2, None),
+            "2 threads finish at least 1.80× faster."
+        );
+    }
+
+    #[test]
+    fn a_demonstration_is_checked_like_a_claim_and_says_what_it_is() {
+        let shown = Claim::demonstration("d", "x", Check::Observed, "s");
+        let result = evaluate(&shown, "e", &measured(1.0, Unit::Flag), &TWO_CORES);
+        assert!(result.is_demonstration());
+        assert_eq!((result.verdict, result.word()), (Verdict::Pass, "shown"));
+        let broken = evaluate(&shown, "e", &measured(0.0, Unit::Flag), &TWO_CORES);
+        assert_eq!((broken.verdict, broken.word()), (Verdict::Fail, "FAIL"));
     }
 
     #[test]
@@ -527,6 +588,25 @@ mod tests {
             verdict(Check::OfCapacity(0.8), 1.9, &uncalibrated),
             Verdict::Fail
         );
+    }
+
+    #[test]
+    fn gil_and_worker_claims_are_skipped_where_they_mean_nothing() {
+        let free_threaded = Conditions {
+            python_gil: false,
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::AtMost(1.15), "s").needs_python_gil();
+        let result = evaluate(&claim, "e", &measured(1.0, Unit::Times), &free_threaded);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        let one = Conditions {
+            workers: 1,
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::AtMost(1.15), "s").needs_workers(2);
+        let result = evaluate(&claim, "e", &measured(1.0, Unit::Times), &one);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        assert!(result.reason.unwrap().contains("--workers ≥ 2"));
     }
 
     #[test]

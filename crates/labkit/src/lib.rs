@@ -1,32 +1,47 @@
-//! labkit: the measurement harness every lab shares.
+//! labkit: the measurement harness every lab shares, in layers.
+//!
+//! At the bottom, `labkit_schema` (re-exported here as [`results`],
+//! [`stats`], [`format`]): the results format, with no measuring code.
+//! Above it:
 //!
 //! - [`timing`]: warm-up, repeated samples, interleaved A/B comparisons.
-//! - [`stats`]: median, min, max and a distribution-free 95% interval.
+//! - [`measured`]: what an experiment returns, and helpers that turn
+//!   interleaved times into metrics (times, speedups, named collectors).
 //! - [`calibrate`]: how much parallelism this machine really delivers.
 //! - [`claims`]: sentences from the text checked against measurements.
-//! - [`results`]: the JSON the book is built from, and the source hash.
-//! - [`runner`]: the command line every lab shares.
+//! - [`lab`]: what a lab declares (experiments, claims, options) and the
+//!   [`Context`] an experiment runs in.
+//! - [`run`]: runs a lab's experiments with progress and re-measuring;
+//!   [`cli`]: the command line every lab shares; [`tables`]: the terminal tables.
 //! - [`child`]: forked children that are always reaped.
 //! - [`memory`]: anonymous `mmap` regions, private or shared across `fork`.
-//! - [`python`]: finding and running CPython beside Rust.
+//! - [`affinity`]: pinning to a CPU.
+//! - [`python`]: finding CPython and running it in the same rounds as Rust.
+//! - [`machine`]: detecting the machine and build.
 //! - [`testing`]: helpers for the labs' tests.
 
 pub mod affinity;
 pub mod calibrate;
 pub mod child;
 pub mod claims;
-pub mod format;
+pub mod cli;
+pub mod lab;
 pub mod machine;
+pub mod measured;
 pub mod memory;
 pub mod progress;
 pub mod python;
 pub mod results;
-pub mod runner;
-pub mod stats;
+pub mod run;
+pub mod tables;
 pub mod testing;
 pub mod timing;
 
 pub use claims::{Check, Claim};
+pub use lab::{Context, Experiment, Lab, LabOption};
+pub use labkit_schema::{format, stats};
+pub use measured::{Collector, Measured};
+pub use results::Unit;
 
 // ANCHOR: opaque
 /// Returns `x` unchanged, but the optimiser cannot see through it, so a loop
@@ -50,5 +65,3 @@ pub fn opaque(mut x: u64) -> u64 {
     x
 }
 // ANCHOR_END: opaque
-pub use results::{Measured, Unit};
-pub use runner::{Context, Experiment, Lab, LabOption};

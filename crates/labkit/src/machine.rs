@@ -1,84 +1,32 @@
-//! What machine and build produced a set of numbers.
+//! Detecting the machine and build that produce a set of numbers (the
+//! format is `labkit_schema::machine`).
 
-use serde::{Deserialize, Serialize};
+pub use labkit_schema::machine::{Build, Machine};
 use std::process::Command;
 
-/// The facts about the machine that a reader needs to interpret the results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Machine {
-    /// Cores this process may use (`std::thread::available_parallelism`, which
-    /// honours CPU affinity and cgroup quotas).
-    pub logical_cores: usize,
-    /// CPU model name, from /proc/cpuinfo where there is one.
-    pub cpu_model: String,
-    /// Operating system name, e.g. "Debian GNU/Linux 12 (bookworm)".
-    pub os: String,
-    /// Kernel name and release, e.g. "Linux 6.1.0".
-    pub kernel: String,
-    /// The compiler that built the harness.
-    pub rustc: String,
-    /// How the lab was compiled.
-    pub build: Build,
-    /// The commit the sources were at, if they are in a git checkout.
-    pub git_commit: Option<String>,
-    /// Whether the checkout had uncommitted changes, apart from `results/`
-    /// (what measuring writes: measuring lab 02 then lab 03 must not mark
-    /// lab 03's run as made from changed sources).
-    pub git_dirty: bool,
-    /// `python3 --version`, or `None` when python3 was not found.
-    pub python3: Option<String>,
-}
-
-/// How the measured code was compiled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Build {
-    /// Cargo profile: "debug" for `cargo run`, "release" for `--release`.
-    pub profile: String,
-    /// The optimisation level the labs and labkit were compiled with.
-    pub opt_level: String,
-    /// Whether debug assertions (and overflow checks) were on.
-    pub debug_assertions: bool,
-}
-
-impl Build {
-    /// The build of this copy of labkit. Labs share its settings (see the
-    /// workspace Cargo.toml), which a course test checks.
-    pub fn current() -> Build {
-        Build {
-            profile: env!("LABKIT_PROFILE").to_string(),
-            opt_level: env!("LABKIT_OPT_LEVEL").to_string(),
-            debug_assertions: cfg!(debug_assertions),
-        }
+/// The build of this copy of labkit: labs are compiled with the same
+/// settings (see the workspace Cargo.toml), which a course test checks.
+pub fn current_build() -> Build {
+    Build {
+        profile: env!("LABKIT_PROFILE").to_string(),
+        opt_level: env!("LABKIT_OPT_LEVEL").to_string(),
+        debug_assertions: cfg!(debug_assertions),
     }
 }
 
-impl Machine {
-    /// Reads the machine's facts. `python3` is what [`crate::python::find`] found.
-    pub fn detect(python3: Option<String>) -> Machine {
-        let (git_commit, git_dirty) = git_state();
-        Machine {
-            logical_cores: logical_cores(),
-            cpu_model: cpu_model(),
-            os: os_name(),
-            kernel: kernel(),
-            rustc: env!("LABKIT_RUSTC_VERSION").to_string(),
-            build: Build::current(),
-            git_commit,
-            git_dirty,
-            python3,
-        }
-    }
-
-    /// One line for a footnote or a terminal header.
-    pub fn one_line(&self) -> String {
-        format!(
-            "{} logical cores ({}), {}, {}, {}",
-            self.logical_cores,
-            self.cpu_model,
-            self.kernel,
-            self.rustc,
-            self.python3.as_deref().unwrap_or("python3 not found")
-        )
+/// Reads the machine's facts. `python3` is what [`crate::python::find`] found.
+pub fn detect(python3: Option<String>) -> Machine {
+    let (git_commit, git_dirty) = git_state();
+    Machine {
+        logical_cores: logical_cores(),
+        cpu_model: cpu_model(),
+        os: os_name(),
+        kernel: kernel(),
+        rustc: env!("LABKIT_RUSTC_VERSION").to_string(),
+        build: current_build(),
+        git_commit,
+        git_dirty,
+        python3,
     }
 }
 
@@ -149,7 +97,7 @@ mod tests {
 
     #[test]
     fn detects_at_least_one_core_and_a_kernel() {
-        let machine = Machine::detect(None);
+        let machine = detect(None);
         assert!(machine.logical_cores >= 1);
         assert!(!machine.kernel.is_empty());
         assert!(machine.rustc.starts_with("rustc"), "{}", machine.rustc);

@@ -79,6 +79,18 @@ impl Mapping {
         self.start.as_ptr().cast()
     }
 
+    /// Keeps this mapping in ordinary 4 KiB pages (`MADV_NOHUGEPAGE`), even
+    /// where the kernel makes huge pages of anonymous memory by itself
+    /// (transparent huge pages set to `always`): how many page-table entries
+    /// `fork` copies then depends on the mapping's size, not on the machine.
+    pub fn without_huge_pages(&self) -> Result<()> {
+        // SAFETY: the range is exactly this mapping; the advice changes only
+        // the size of the pages backing it.
+        unsafe { madvise(self.start, self.len, MmapAdvise::MADV_NOHUGEPAGE) }
+            .context("madvise(MADV_NOHUGEPAGE) failed")
+    }
+
+    // ANCHOR: inherit_on_fork
     /// Whether a forked child inherits this mapping (the default) or not
     /// (`MADV_DONTFORK`: then `fork` need not copy its page tables).
     pub fn inherit_on_fork(&self, inherit: bool) -> Result<()> {
@@ -91,6 +103,7 @@ impl Mapping {
         // what `fork` does with it.
         unsafe { madvise(self.start, self.len, advice) }.context("madvise failed")
     }
+    // ANCHOR_END: inherit_on_fork
 }
 
 impl Drop for Mapping {

@@ -1,10 +1,17 @@
-//! Finding CPython and running the labs' Python counterparts under a time limit.
+//! Finding CPython and running the labs' Python counterparts under a time
+//! limit — and [`PythonRounds`], the one way every lab runs CPython in the
+//! same interleaved rounds as its Rust variants.
 
 use crate::child::output_within;
+use crate::timing::{Interleaved, Variant};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+/// How long one run of a lab's Python script may take before it is killed.
+pub const SCRIPT_LIMIT: Duration = Duration::from_secs(120);
 
 /// The environment variable that picks the interpreter: a path or command, or
 /// `none` to run as if python3 were missing (that is how the skip path is tested).
@@ -17,6 +24,9 @@ pub struct Python {
     pub command: String,
     /// What it printed, e.g. `Python 3.11.7`.
     pub version: String,
+    /// Whether its threads run under a GIL (`sys._is_gil_enabled()`, which
+    /// CPython has since 3.13; every earlier CPython has a GIL).
+    pub gil: bool,
 }
 
 /// Looks for `python3` (or `$LABKIT_PYTHON`). `None` when it is absent or broken.
@@ -30,9 +40,16 @@ pub fn find() -> Option<Python> {
         return None;
     }
     let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let probe = "import sys; print(getattr(sys, '_is_gil_enabled', lambda: True)())";
+    let gil = Command::new(&command)
+        .args(["-c", probe])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() != "False")
+        .unwrap_or(true);
     Some(Python {
         command,
         version: text,
+        gil,
     })
 }
 
@@ -86,6 +103,75 @@ impl Python {
     }
 }
 
+/// A CPython script run once per round, as one more variant of an
+/// interleaved comparison. Each run times its own variants from inside
+/// CPython (so interpreter start-up is not counted) and prints their seconds
+/// as JSON, by name; run `k` gets `--first=k`, so that the script can rotate
+/// which of its variants runs first, as the Rust rounds do.
+///
+/// ```ignore
+/// let cpython = PythonRounds::new(python, script, vec!["--n=1000".into()], &["sequential", "threads"]);
+/// let mut variants = vec![Variant::new("threads", …), cpython.variant("CPython")];
+/// let times = ctx.interleave(rounds, 1, &mut variants)?;
+/// drop(variants);
+/// let python_times = cpython.times(times.rounds()); // warm-up runs dropped
+/// ```
+pub struct PythonRounds<'a> {
+    python: &'a Python,
+    script: PathBuf,
+    args: Vec<String>,
+    names: Vec<String>,
+    runs: RefCell<Vec<Vec<f64>>>,
+}
+
+impl<'a> PythonRounds<'a> {
+    /// `script` run with `args` (and `--first=k`); it prints a number for
+    /// each of `names`.
+    pub fn new(python: &'a Python, script: &Path, args: Vec<String>, names: &[&str]) -> Self {
+        PythonRounds {
+            python,
+            script: script.to_path_buf(),
+            args,
+            names: names.iter().map(|n| n.to_string()).collect(),
+            runs: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Runs the script once and keeps the numbers it printed.
+    pub fn run_once(&self) -> Result<()> {
+        let run = self.runs.borrow().len();
+        let mut args = self.args.clone();
+        args.push(format!("--first={run}"));
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let numbers = self
+            .python
+            .run_numbers(&self.script, &args, &names, SCRIPT_LIMIT)?;
+        self.runs.borrow_mut().push(numbers);
+        Ok(())
+    }
+
+    /// The variant that runs the script once per round, under `label`.
+    pub fn variant<'v>(&'v self, label: &'v str) -> Variant<'v> {
+        Variant::new(label, || self.run_once())
+    }
+
+    /// The numbers of the last `rounds` runs (earlier ones were warm-up), as
+    /// an interleaved comparison of the script's own variants.
+    pub fn times(&self, rounds: usize) -> Interleaved {
+        let runs = self.runs.borrow();
+        let measured = &runs[runs.len().saturating_sub(rounds)..];
+        let seconds = (0..self.names.len())
+            .map(|v| measured.iter().map(|run| run[v]).collect())
+            .collect();
+        Interleaved::from_rounds(self.names.clone(), seconds)
+    }
+
+    /// The interpreter's version, e.g. `Python 3.11.7`.
+    pub fn version(&self) -> &str {
+        &self.python.version
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +212,25 @@ mod tests {
             .run_numbers(file.path(), &[], &["c"], limit)
             .unwrap_err();
         assert!(err.to_string().contains("no number for \"c\""), "{err}");
+    }
+
+    #[test]
+    fn python_rounds_rotate_and_drop_the_warm_up_runs() {
+        let Some(python) = find() else {
+            eprintln!("python3 not found: nothing to check here");
+            return;
+        };
+        // The script reports which run it was as both of its "times".
+        let file = script(
+            "import json, sys\nk = int(sys.argv[-1].split('=')[1])\nprint(json.dumps({'a': k, 'b': 10 * k}))\n",
+        );
+        let rounds = PythonRounds::new(&python, file.path(), vec![], &["a", "b"]);
+        for _ in 0..3 {
+            rounds.run_once().unwrap();
+        }
+        let times = rounds.times(2);
+        assert_eq!(times.seconds("a"), [1.0, 2.0]);
+        assert_eq!(times.seconds("b"), [10.0, 20.0]);
     }
 
     #[test]

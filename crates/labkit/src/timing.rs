@@ -101,6 +101,16 @@ impl Interleaved {
         Interleaved { names, seconds }
     }
 
+    /// How many measured rounds there were.
+    pub fn rounds(&self) -> usize {
+        self.seconds.first().map_or(0, Vec::len)
+    }
+
+    /// The names of the variants, in the order they were given.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     fn index(&self, name: &str) -> usize {
         self.names
             .iter()

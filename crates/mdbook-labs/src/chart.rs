@@ -5,8 +5,8 @@
 //! a count or a size), on log axes where the values span orders of magnitude.
 
 use anyhow::{Result, anyhow};
-use labkit::format;
-use labkit::results::{Metric, Unit};
+use labkit_schema::format;
+use labkit_schema::results::{Metric, Unit};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -97,11 +97,7 @@ fn draw(
             8,
         )])?;
         chart.draw_series([Text::new(
-            format!(
-                "{} {}",
-                bar.label,
-                format::value(bar.value, labkit::Unit::Times)
-            ),
+            format!("{} {}", bar.label, format::value(bar.value, Unit::Times)),
             (x + 0.5, 0.0),
             ("sans-serif", 14)
                 .into_font()
@@ -110,7 +106,7 @@ fn draw(
         )])?;
     }
     // Reference lines: no speedup, the ideal, and what this machine delivered.
-    let show = |v: f64| format::value(v, labkit::Unit::Times);
+    let show = |v: f64| format::value(v, Unit::Times);
     let mut lines = vec![
         (1.0, BLACK.stroke_width(1), "1×: no speedup".to_string()),
         (

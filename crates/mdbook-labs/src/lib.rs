@@ -9,6 +9,13 @@
 //!   a parameter the experiment ran with, such as `cpu.n`).
 //! - `{{#lab-figure lab-04 timelines.cpu_gil}}` becomes a picture the lab drew
 //!   from its run (e.g. a GIL timeline), with its caption.
+//! - `{{#lab-compare lab-04 cpu.threads_vs_cpython "more" "about as much" "less"}}`
+//!   words a comparison from a measured ratio: the first words when the
+//!   ratio's 95% interval lies above 1, the last when it lies below 1, the
+//!   middle ones when it contains 1 — so a sentence's direction comes from
+//!   the results, never from the author's memory of a run.
+//! - `{{#lab-rounds lab-04 cpu.threads_gil_speedup < 1}}` counts the rounds
+//!   whose sample was below (`<`) or above (`>`) a value: "8 of 9 rounds".
 //! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
 //!   itself instead of expanding it.
 //!
@@ -21,8 +28,8 @@ mod chart;
 mod render;
 
 use anyhow::{Context, Result, anyhow, bail};
-use labkit::format;
-use labkit::results::LabResults;
+use labkit_schema::format;
+use labkit_schema::results::LabResults;
 use mdbook_preprocessor::book::Book;
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
@@ -129,9 +136,13 @@ impl ResultsDir {
 
 static LAB_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^lab-\d{2}$").expect("valid"));
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\\?)\{\{#(lab-results|lab-value|lab-figure)((?:\s+[^\s}]+)*)\s*\}\}")
-        .expect("valid")
+    Regex::new(
+        r#"(\\?)\{\{#(lab-results|lab-value|lab-figure|lab-compare|lab-rounds)((?:\s+(?:"[^"]*"|[^\s}"]+))*)\s*\}\}"#,
+    )
+    .expect("valid")
 });
+static ARGUMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""([^"]*)"|([^\s"]+)"#).expect("valid"));
 
 /// Expands every directive in one chapter's Markdown.
 pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
@@ -145,7 +156,10 @@ pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
             out.push_str(&whole.as_str()[1..]);
             continue;
         }
-        let args: Vec<&str> = found[3].split_whitespace().collect();
+        let args: Vec<&str> = ARGUMENT
+            .captures_iter(&found[3])
+            .map(|a| a.get(1).or(a.get(2)).expect("one group matched").as_str())
+            .collect();
         let text = directive(&found[2], &args, results)
             .with_context(|| format!("in directive {}", whole.as_str()))?;
         out.push_str(&text);
@@ -159,8 +173,20 @@ fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<Stri
         ("lab-results", [lab]) => render::lab_results(results.get(lab)?),
         ("lab-value", [lab, path]) => lab_value(results.get(lab)?, path),
         ("lab-figure", [lab, path]) => lab_figure(results.get(lab)?, path),
+        ("lab-compare", [lab, path, above, same, below]) => {
+            lab_compare(results.get(lab)?, path, [above, same, below])
+        }
+        ("lab-rounds", [lab, path, side, value]) => {
+            lab_rounds(results.get(lab)?, path, side, value)
+        }
         ("lab-results", _) => bail!("usage: {{{{#lab-results lab-NN}}}}"),
         ("lab-figure", _) => bail!("usage: {{{{#lab-figure lab-NN experiment.figure}}}}"),
+        ("lab-compare", _) => bail!(
+            "usage: {{{{#lab-compare lab-NN experiment.ratio \"words if above 1\" \"words if about 1\" \"words if below 1\"}}}}"
+        ),
+        ("lab-rounds", _) => {
+            bail!("usage: {{{{#lab-rounds lab-NN experiment.metric < VALUE}}}} (or >)")
+        }
         _ => bail!("usage: {{{{#lab-value lab-NN experiment.metric}}}}"),
     }
 }
@@ -212,6 +238,64 @@ fn lab_value(results: &LabResults, path: &str) -> Result<String> {
         Err(err) => parameter(results, path)
             .ok_or_else(|| anyhow!("{err:#} (in results/{}.json)", results.lab)),
     }
+}
+
+/// Words for a measured ratio: `above` when its 95% interval lies above 1,
+/// `below` when it lies below 1, `same` when it contains 1 (or, without
+/// repeated samples, when the value is exactly 1).
+fn lab_compare(
+    results: &LabResults,
+    path: &str,
+    [above, same, below]: [&str; 3],
+) -> Result<String> {
+    let metric = results
+        .metric(path)
+        .map_err(|err| anyhow!("{err:#} (in results/{}.json)", results.lab))?;
+    if metric.unit != labkit_schema::Unit::Times {
+        bail!(
+            "{path} is not a ratio (its unit is {:?}): lab-compare words ratios against 1",
+            metric.unit
+        );
+    }
+    let (low, high) = match &metric.summary {
+        Some(s) => (s.ci_low, s.ci_high),
+        None => (metric.value, metric.value),
+    };
+    Ok(if low > 1.0 {
+        above
+    } else if high < 1.0 {
+        below
+    } else {
+        same
+    }
+    .to_string())
+}
+
+/// "k of n rounds": how many of a metric's samples lie below (`<`) or
+/// above (`>`) `value`.
+fn lab_rounds(results: &LabResults, path: &str, side: &str, value: &str) -> Result<String> {
+    let metric = results
+        .metric(path)
+        .map_err(|err| anyhow!("{err:#} (in results/{}.json)", results.lab))?;
+    let Some(summary) = &metric.summary else {
+        bail!("{path} was measured once: it has no rounds to count");
+    };
+    let value: f64 = value
+        .parse()
+        .map_err(|_| anyhow!("{value:?} is not a number"))?;
+    let count = summary
+        .samples
+        .iter()
+        .filter(|&&x| match side {
+            "<" => x < value,
+            ">" => x > value,
+            _ => false,
+        })
+        .count();
+    if side != "<" && side != ">" {
+        bail!("{side:?} is not < or >");
+    }
+    Ok(format!("{count} of {} rounds", summary.samples.len()))
 }
 
 /// A parameter an experiment ran with (e.g. `cpu.n`), when no metric has that name.

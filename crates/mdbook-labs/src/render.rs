@@ -4,10 +4,10 @@
 
 use crate::chart::{self, Bar, Value};
 use anyhow::Result;
-use labkit::calibrate;
-use labkit::claims::{ClaimResult, Verdict};
-use labkit::format;
-use labkit::results::{Chart, ExperimentResult, LabResults, Metric, Mode, Unit};
+use labkit_schema::format;
+use labkit_schema::results::{
+    Chart, ClaimResult, ExperimentResult, LabResults, Metric, Mode, Unit, Verdict,
+};
 use std::fmt::Write;
 
 /// The whole `{{#lab-results}}` block.
@@ -58,7 +58,7 @@ fn experiment_block(results: &LabResults, experiment: &ExperimentResult) -> Resu
         let capacity = experiment
             .metrics
             .iter()
-            .find(|m| m.name == calibrate::METRIC)
+            .find(|m| m.name == labkit_schema::results::CAPACITY_METRIC)
             .map(|m| m.value);
         let title = format!("{} — speedup over sequential", experiment.title);
         out += &chart::speedups(&title, &bars, results.workers, capacity)?;
@@ -150,20 +150,32 @@ fn metric_row(metric: &Metric) -> String {
 }
 
 fn claims_block(claims: &[ClaimResult]) -> String {
-    if claims.is_empty() {
-        return String::new();
+    let (demonstrations, claims): (Vec<&ClaimResult>, Vec<&ClaimResult>) =
+        claims.iter().partition(|c| c.is_demonstration());
+    let mut out = String::new();
+    if !claims.is_empty() {
+        out += "#### Claims\n\nEach could have come out otherwise on another machine; the measurement decides.\n\n";
+        out += &verdict_table(&claims);
     }
-    let mut out =
-        String::from("#### Claims\n\n| verdict | claim | measured | rule |\n|---|---|--:|---|\n");
+    if !demonstrations.is_empty() {
+        out += "#### Demonstrations\n\nTrue by how the code is built — shown, and checked so that a broken lab cannot pass unnoticed, but not counted as claims.\n\n";
+        out += &verdict_table(&demonstrations);
+    }
+    out
+}
+
+fn verdict_table(claims: &[&ClaimResult]) -> String {
+    let mut out = String::from("| verdict | claim | measured | rule |\n|---|---|--:|---|\n");
     for claim in claims {
-        let (class, word) = match claim.verdict {
-            Verdict::Pass => ("pass", "pass"),
-            Verdict::Fail => ("fail", "fail"),
-            Verdict::Skipped => ("skipped", "skipped"),
+        let class = match claim.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Skipped => "skipped",
         };
         let _ = writeln!(
             out,
-            "| <span class=\"verdict {class}\">{word}</span> | {} | {} | {} |",
+            "| <span class=\"verdict {class}\">{}</span> | {} | {} | {} |",
+            claim.word().to_lowercase(),
             escape(&claim.statement),
             claim.measured_text(),
             escape(&claim.explanation())
@@ -184,9 +196,9 @@ fn machine_block(results: &LabResults) -> String {
         (None, _) => "no git commit".to_string(),
     };
     let debug = if m.build.debug_assertions {
-        ", debug assertions on"
+        ", debug assertions and overflow checks on"
     } else {
-        ""
+        ", no debug assertions or overflow checks"
     };
     format!(
         "<p class=\"lab-machine\">Measured {} ({mode}, {:.0} s, {} workers) on {} logical cores of {} · {} · {} · {} · {} profile, opt-level {}{debug} · {} · {}.</p>\n",

@@ -2,7 +2,6 @@
 
 use super::*;
 use labkit::claims::{Check, Claim, Conditions, evaluate};
-use labkit::machine::Machine;
 use labkit::results::{ExperimentResult, Measured, Mode, SCHEMA_VERSION, Unit};
 use labkit::stats::Summary;
 
@@ -15,10 +14,23 @@ fn sample_results() -> LabResults {
             Unit::Times,
             Summary::of(&[1.7, 1.8, 1.9]).unwrap(),
         )
-        .flag("seen", "the parent sees it", true);
+        .flag("seen", "the parent sees it", true)
+        .summary(
+            "even",
+            "about even",
+            Unit::Times,
+            Summary::of(&[0.9, 1.0, 1.1]).unwrap(),
+        )
+        .summary(
+            "slower",
+            "slower",
+            Unit::Times,
+            Summary::of(&[0.8, 0.85, 0.9]).unwrap(),
+        );
     let here = Conditions {
         cores: 2,
         python3: true,
+        python_gil: true,
         workers: 2,
         capacity: Some(1.8),
     };
@@ -29,6 +41,8 @@ fn sample_results() -> LabResults {
         "Threads <help>.",
     );
     let verdict = evaluate(&claim, "cpu", &m, &here);
+    let shown = Claim::demonstration("d", "seen", Check::Observed, "The parent sees it.");
+    let shown = evaluate(&shown, "cpu", &m, &here);
     LabResults {
         schema: SCHEMA_VERSION,
         lab: "lab-07".into(),
@@ -38,7 +52,7 @@ fn sample_results() -> LabResults {
         duration_s: 3.0,
         source_hash: "abc".into(),
         workers: 2,
-        machine: Machine::detect(Some("Python 3.11.7".into())),
+        machine: labkit::machine::detect(Some("Python 3.11.7".into())),
         experiments: vec![ExperimentResult {
             name: "cpu".into(),
             title: "CPU".into(),
@@ -51,7 +65,7 @@ fn sample_results() -> LabResults {
                 svg: "<svg class=\"lab-chart\"><rect/></svg>".into(),
             }],
         }],
-        claims: vec![verdict],
+        claims: vec![verdict, shown],
     }
 }
 
@@ -248,4 +262,56 @@ fn lab_figure_places_the_picture_with_its_caption() {
         message.contains("no figure 'nothing'") && message.contains("timeline"),
         "{message}"
     );
+}
+
+#[test]
+fn lab_compare_words_a_ratio_by_its_interval() {
+    let (_dir, mut results) = results_dir();
+    let mut words = |metric: &str| {
+        let directive = format!(
+            "{{{{#lab-compare lab-07 cpu.{metric} \"faster than\" \"as fast as\" \"slower than\"}}}}"
+        );
+        expand(&directive, &mut results).unwrap()
+    };
+    assert_eq!(words("threads_speedup"), "faster than");
+    assert_eq!(words("even"), "as fast as");
+    assert_eq!(words("slower"), "slower than");
+    let err = expand(
+        "{{#lab-compare lab-07 cpu.seen \"a\" \"b\" \"c\"}}",
+        &mut results,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("not a ratio"), "{err:#}");
+    let err = expand("{{#lab-compare lab-07 cpu.even \"a\"}}", &mut results).unwrap_err();
+    assert!(format!("{err:#}").contains("usage"), "{err:#}");
+}
+
+#[test]
+fn lab_rounds_counts_the_samples_on_one_side() {
+    let (_dir, mut results) = results_dir();
+    let text = expand(
+        "{{#lab-rounds lab-07 cpu.even < 1}} below, {{#lab-rounds lab-07 cpu.slower > 0.82}} above",
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(text, "1 of 3 rounds below, 2 of 3 rounds above");
+    let err = expand("{{#lab-rounds lab-07 cpu.seen < 1}}", &mut results).unwrap_err();
+    assert!(format!("{err:#}").contains("measured once"), "{err:#}");
+}
+
+#[test]
+fn demonstrations_are_shown_apart_from_claims() {
+    let (_dir, mut results) = results_dir();
+    let text = expand("{{#lab-results lab-07}}", &mut results).unwrap();
+    let claims = text.find("#### Claims").expect("a claims table");
+    let shown = text
+        .find("#### Demonstrations")
+        .expect("a demonstrations table");
+    assert!(claims < shown);
+    assert!(
+        text[shown..].contains("verdict pass\">shown</span> | The parent sees it."),
+        "{}",
+        &text[shown..]
+    );
+    assert!(!text[claims..shown].contains("The parent sees it."));
 }

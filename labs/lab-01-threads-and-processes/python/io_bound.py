@@ -1,5 +1,5 @@
 """The seed articles' I/O-bound example: tasks that only wait, run one after
-another and then in threads.
+another, in threads, and in processes (multiprocessing, fork start method).
 
 Run it by itself to see the seed's demo:
 
@@ -8,6 +8,7 @@ Run it by itself to see the seed's demo:
 The lab runs it with --json (see rounds.py).
 """
 
+import multiprocessing
 import threading
 import time
 
@@ -32,7 +33,18 @@ def in_threads(workers, seconds):
         thread.join()
 
 
-VARIANTS = {"sequential": sequential, "threads": in_threads}
+def in_processes(workers, seconds):
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=task, args=(seconds,)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise SystemExit(f"a child process failed with exit code {process.exitcode}")
+
+
+VARIANTS = {"sequential": sequential, "threads": in_threads, "processes": in_processes}
 
 if __name__ == "__main__":
     rounds.main(__doc__.splitlines()[0], VARIANTS, "seconds", float, 2.0)

@@ -9,13 +9,16 @@
 
 pub mod exercises;
 
-use anyhow::{Context as _, Result, bail};
-use labkit::child::{Child, exists, fork_child};
+use anyhow::{Context as _, Result, bail, ensure};
+use labkit::child::{Child, exists, fork_child, output_within};
+use labkit::python::Python;
 use labkit::timing::{Interleaved, Variant};
 use labkit::{Check, Claim, Context, Experiment, Lab, Measured, Unit, opaque};
 use nix::unistd::{Pid, pipe};
 use std::fs::File;
 use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -103,69 +106,17 @@ fn check_all(results: &[u64], expected: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records each variant's times and each one's speedup over "sequential"
-/// (the ratio within each round, summarised over the rounds).
-fn record_speedups(m: &mut Measured, times: &Interleaved, workers: usize, variants: &[&str]) {
-    m.summary(
-        "sequential",
-        "sequential",
-        Unit::Seconds,
-        times.summary("sequential"),
-    );
-    for name in variants {
-        m.summary(
-            name,
-            &format!("{workers} {name}"),
-            Unit::Seconds,
-            times.summary(name),
-        )
-        .summary(
-            &format!("{name}_speedup"),
-            &format!("speedup of {name}"),
-            Unit::Times,
-            times.speedup("sequential", name),
-        );
-    }
-}
-
-// ANCHOR: io_experiment
-/// The seed's I/O-bound example: `workers` tasks that each wait, run
-/// sequentially, in threads, and in processes, interleaved round by round.
-pub fn io_bound(ctx: &Context) -> Result<Measured> {
-    let wait = ctx.pick(Duration::from_secs(2), Duration::from_millis(200));
-    let rounds = ctx.pick(2, 3);
-    let workers = ctx.workers;
-    let task = || wait_task(wait);
-    let mut variants = [
-        Variant::new("sequential", || {
-            run_sequentially(workers, task);
-            Ok(())
-        }),
-        Variant::new("threads", || {
-            run_in_threads(workers, task);
-            Ok(())
-        }),
-        Variant::new("processes", || run_in_processes(workers, task).map(|_| ())),
-    ];
-    let times = ctx.interleave(rounds, 0, &mut variants)?;
-    let mut m = Measured::new();
-    m.param("workers", workers)
-        .param("wait_s", wait.as_secs_f64())
-        .param("rounds", rounds);
-    record_speedups(&mut m, &times, workers, &["threads", "processes"]);
-    Ok(m)
-}
-// ANCHOR_END: io_experiment
-
-// ANCHOR: cpu_experiment
-/// The seed's CPU-bound example: `workers` tasks that each sum 0..n, run
-/// sequentially, in threads, and in processes, interleaved round by round.
-pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
-    let n: u64 = ctx.pick(100_000_000, 30_000_000);
-    let rounds = ctx.pick(15, 11);
-    let workers = ctx.workers;
-    let expected = n * (n - 1) / 2;
-    let task = || sum_task(n);
+// ANCHOR: three_ways
+/// Runs `workers` copies of `task` three ways — one after another, in
+/// threads, in processes — for `warmup` unmeasured rounds and then `rounds`
+/// measured ones, interleaved, and checks that every copy returned `expected`.
+pub fn three_ways(
+    ctx: &Context,
+    (warmup, rounds): (usize, usize),
+    task: impl Fn() -> u64 + Sync,
+    expected: u64,
+) -> Result<Interleaved> {
+    let (workers, task) = (ctx.workers, &task);
     let mut variants = [
         Variant::new("sequential", || {
             check_all(&run_sequentially(workers, task), expected, "sequential")
@@ -177,21 +128,54 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
             check_all(&run_in_processes(workers, task)?, expected, "a process")
         }),
     ];
-    let times = ctx.interleave(rounds, 1, &mut variants)?;
+    ctx.interleave(rounds, warmup, &mut variants)
+}
+// ANCHOR_END: three_ways
+
+/// The usual record of a three-way comparison: each variant's seconds, and
+/// the speedup of threads and of processes over sequential.
+fn record(m: &mut Measured, times: &Interleaved, prefix: &str, workers: usize) {
+    let (threads, processes) = (format!("{workers} threads"), format!("{workers} processes"));
+    m.times_and_speedups(
+        times,
+        prefix,
+        ("sequential", "one after another"),
+        &[("threads", &threads), ("processes", &processes)],
+    );
+}
+
+/// The seed's I/O-bound example: `workers` tasks that each wait.
+pub fn io_bound(ctx: &Context) -> Result<Measured> {
+    let wait = ctx.pick(Duration::from_secs(2), Duration::from_millis(200));
+    let rounds = ctx.pick(2, 3);
+    // Waiting needs no warm-up: nothing is cached or faulted in.
+    let times = three_ways(ctx, (0, rounds), || wait_task(wait), 0)?;
     let mut m = Measured::new();
-    m.param("workers", workers)
+    m.param("workers", ctx.workers)
+        .param("wait_s", wait.as_secs_f64())
+        .param("rounds", rounds);
+    record(&mut m, &times, "", ctx.workers);
+    Ok(m)
+}
+
+/// The seed's CPU-bound example: `workers` tasks that each sum 0..n.
+pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
+    let n: u64 = ctx.pick(100_000_000, 30_000_000);
+    let rounds = ctx.pick(15, 11);
+    let times = three_ways(ctx, (1, rounds), || sum_task(n), n * (n - 1) / 2)?;
+    let mut m = Measured::new();
+    m.param("workers", ctx.workers)
         .param("n", n)
         .param("rounds", rounds);
     m.value(
         "ns_per_addition",
         "time per addition (sequential)",
         Unit::Seconds,
-        times.summary("sequential").median / (workers as f64 * n as f64),
+        times.summary("sequential").median / (ctx.workers as f64 * n as f64),
     );
-    record_speedups(&mut m, &times, workers, &["threads", "processes"]);
+    record(&mut m, &times, "", ctx.workers);
     Ok(m)
 }
-// ANCHOR_END: cpu_experiment
 
 // ANCHOR: stack_slots
 /// The same sum, hidden from the optimiser with `std::hint::black_box`
@@ -306,16 +290,17 @@ pub fn isolation(_ctx: &Context) -> Result<Measured> {
 }
 
 // ANCHOR: detached
-/// In a child process (so this program survives), a thread that needs 100 ms
+/// In a child process (so this program survives), a thread that needs `work`
 /// is started and then either joined or not; then `main` ends — the process
-/// exits. Returns whether the thread's message arrived. Without the join, the
-/// process's exit kills the thread mid-work: its message never comes.
-pub fn thread_finishes_before_exit(join: bool) -> Result<bool> {
+/// exits. Returns whether the thread's message arrived. In Rust, the
+/// process's exit ends every thread in it, mid-work: without the join, the
+/// message never comes.
+pub fn thread_finishes_before_exit(join: bool, work: Duration) -> Result<bool> {
     let (reader, writer) = pipe().context("pipe failed")?;
     let child = fork_child(move || {
         let mut writer = File::from(writer);
         let handle = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(100));
+            thread::sleep(work);
             let _ = writer.write_all(b"finished");
         });
         if join {
@@ -365,11 +350,41 @@ pub fn process_state(pid: Pid) -> Option<char> {
     after_name.trim_start().chars().next()
 }
 
-/// Results from threads and children, and what forgetting to join or wait costs.
-pub fn join_and_results(_ctx: &Context) -> Result<Measured> {
+// ANCHOR: python_exit
+/// CPython's answer to the same question (`python/at_exit.py`): a thread
+/// that needs `seconds` is started, never joined, and the main program ends.
+/// Returns whether it finished. CPython's exit joins every non-daemon thread
+/// first; a `daemon=True` thread is killed.
+pub fn python_thread_finishes(
+    python: &Python,
+    script: &Path,
+    daemon: bool,
+    seconds: f64,
+) -> Result<bool> {
+    let mut command = Command::new(&python.command);
+    command.arg(script).arg(format!("--seconds={seconds}"));
+    if daemon {
+        command.arg("--daemon");
+    }
+    let output = output_within(command, Duration::from_secs(30))?;
+    ensure!(
+        output.status.success(),
+        "at_exit.py failed: {}",
+        output.status
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).contains("finished"))
+}
+// ANCHOR_END: python_exit
+
+/// Results from threads and children, and what forgetting to join or wait
+/// costs — in Rust, and (when python3 is here) in CPython.
+pub fn join_and_results(ctx: &Context) -> Result<Measured> {
     let from_thread = run_in_threads(1, || sum_task(1000)) == [499_500];
     let from_child = run_in_processes(1, || sum_task(1000))? == [499_500];
     let (zombie, reaped) = zombie_until_reaped()?;
+    // The detached thread is given far longer than the exit takes, so that
+    // a busy machine cannot let it finish by accident.
+    let (short, long) = (Duration::from_millis(100), Duration::from_secs(2));
     let mut m = Measured::new();
     m.flag(
         "thread_result",
@@ -383,85 +398,81 @@ pub fn join_and_results(_ctx: &Context) -> Result<Measured> {
     )
     .flag(
         "joined_thread_finished",
-        "a joined thread finishes before exit",
-        thread_finishes_before_exit(true)?,
+        "Rust: a joined thread finishes before exit",
+        thread_finishes_before_exit(true, short)?,
     )
     .flag(
         "detached_thread_finished",
-        "a detached thread finishes before exit",
-        thread_finishes_before_exit(false)?,
+        "Rust: a thread nobody joins finishes before exit",
+        thread_finishes_before_exit(false, long)?,
     )
     .flag("zombie_seen", "an unwaited child is a zombie (Z)", zombie)
     .flag("zombie_reaped", "waitpid removes the zombie", reaped);
+    if let Some(python) = ctx.python {
+        let script = ctx.python_script("at_exit.py");
+        m.flag(
+            "py_thread_finished",
+            "CPython: a thread nobody joins finishes before exit",
+            python_thread_finishes(python, &script, false, 0.1)?,
+        )
+        .flag(
+            "py_daemon_finished",
+            "CPython: a daemon thread nobody joins finishes before exit",
+            python_thread_finishes(python, &script, true, 2.0)?,
+        );
+    }
     Ok(m)
 }
 
-// ANCHOR: python
-/// Runs one of the lab's CPython programs, one round per run so that the
-/// rounds interleave with anything else measured alongside, and turns the
-/// times CPython measured itself (start-up excluded) into the same metrics as
-/// the Rust experiments: seconds per variant and speedups over sequential.
-fn run_python(
-    ctx: &Context,
-    script: &str,
-    args: &[String],
-    rounds: usize,
-    variants: &[&str],
-) -> Result<Measured> {
-    let Some(python) = ctx.python else {
+/// Runs one of the lab's CPython programs (its variants timed from inside
+/// CPython, one run per round, interleaved with this experiment's capacity
+/// calibration when it has one), and records the same metrics as the Rust
+/// experiments: `python_cpu.threads_speedup` reads like `cpu.threads_speedup`.
+fn run_python(ctx: &Context, script: &str, size: String, rounds: usize) -> Result<Measured> {
+    let args = vec![
+        "--json".to_string(),
+        format!("--workers={}", ctx.workers),
+        size,
+    ];
+    let Some(cpython) = ctx.python_rounds(script, args, &["sequential", "threads", "processes"])
+    else {
         return Ok(Measured::skipped("python3 not found"));
     };
-    let path = ctx.lab_dir.join("python").join(script);
-    let args = |round: usize| {
-        let mut all = vec![
-            "--json".to_string(),
-            format!("--workers={}", ctx.workers),
-            format!("--first={round}"),
-        ];
-        all.extend_from_slice(args);
-        all
-    };
-    let names: Vec<&str> = ["sequential"].iter().chain(variants).copied().collect();
-    let times = ctx.python_rounds(python, &path, args, &names, rounds)?;
+    let times = ctx.interleave_python(&cpython, rounds)?;
     let mut m = Measured::new();
-    m.param("python", python.version.clone())
+    m.param("python", cpython.version())
         .param("workers", ctx.workers)
         .param("rounds", rounds);
-    record_speedups(&mut m, &times, ctx.workers, variants);
+    record(&mut m, &times, "", ctx.workers);
     Ok(m)
 }
-// ANCHOR_END: python
 
-/// CPython's threads on the seed's waiting tasks. (1 s waits, not the Rust
-/// experiment's 2 s: the ratio is the same and the lab stays under a minute.)
+/// CPython's threads and processes on the seed's waiting tasks. (1 s
+/// waits, not the Rust experiment's 2 s: the ratio is the same and the lab
+/// stays under a minute.)
 pub fn python_io(ctx: &Context) -> Result<Measured> {
     let seconds = ctx.pick(1.0, 0.2);
     let rounds = ctx.pick(2, 3);
-    let mut m = run_python(
-        ctx,
-        "io_bound.py",
-        &[format!("--seconds={seconds}")],
-        rounds,
-        &["threads"],
-    )?;
+    let mut m = run_python(ctx, "io_bound.py", format!("--seconds={seconds}"), rounds)?;
     m.param("wait_s", seconds);
     Ok(m)
 }
 
-/// CPython's threads and processes on the seed's summing tasks. (The seed sums
-/// 10⁷, as `cpu_bound.py` does when run by itself; the lab sums half as much,
-/// nine times over, for a steadier median in the same time.)
+/// CPython's threads and processes on the seed's summing tasks. (The seed
+/// sums 10⁷, as `cpu_bound.py` does when run by itself; the lab sums half as
+/// much, nine times over, for a steadier median in the same time.)
 pub fn python_cpu(ctx: &Context) -> Result<Measured> {
     let n: u64 = ctx.pick(5_000_000, 3_000_000);
-    let rounds = ctx.pick(9, 9);
-    let mut m = run_python(
-        ctx,
-        "cpu_bound.py",
-        &[format!("--n={n}")],
-        rounds,
-        &["threads", "processes"],
-    )?;
+    let mut m = run_python(ctx, "cpu_bound.py", format!("--n={n}"), 9)?;
     m.param("n", n);
+    if let Some(sequential) = m.metric("sequential").map(|s| s.value) {
+        m.value(
+            "ns_per_addition",
+            "time per addition (sequential)",
+            Unit::Seconds,
+            sequential / (ctx.workers as f64 * n as f64),
+        );
+    }
     Ok(m)
 }
 
@@ -479,10 +490,10 @@ pub fn lab() -> Lab {
                 title: "I/O-bound: tasks that wait",
                 run: io_bound,
                 claims: vec![
-                    Claim::new("io-threads", "threads_speedup", Check::PerWorker(0.9),
-                        "Two threads that each wait finish at least 1.8× faster than one after another, on any number of cores: waiting needs no CPU."),
-                    Claim::new("io-processes", "processes_speedup", Check::PerWorker(0.9),
-                        "Two processes that each wait are just as good: at least 1.8× faster than sequential."),
+                    Claim::demonstration("io-threads", "threads_speedup", Check::PerWorker(0.9),
+                        "{workers} threads that each wait finish at least {threshold} faster than one after another, on any number of cores: waiting needs no CPU."),
+                    Claim::demonstration("io-processes", "processes_speedup", Check::PerWorker(0.9),
+                        "{workers} processes that each wait finish at least {threshold} faster too."),
                 ],
             },
             Experiment {
@@ -491,9 +502,9 @@ pub fn lab() -> Lab {
                 run: cpu_bound,
                 claims: vec![
                     Claim::new("cpu-threads", "threads_speedup", Check::OfCapacity(0.8),
-                        "Two Rust threads sum two ranges at least 1.6× faster than one thread (on cores that deliver 2×; scaled to this machine's measured capacity): Rust has no GIL."),
+                        "{workers} Rust threads summing {workers} ranges are at least {threshold} faster than one thread doing it all — 80% of what this machine's cores gave processes in the same rounds: Rust has no GIL."),
                     Claim::new("cpu-processes", "processes_speedup", Check::OfCapacity(0.8),
-                        "Two processes sum two ranges at least 1.6× faster than one (scaled the same way)."),
+                        "{workers} processes doing the same are at least {threshold} faster (80% of the same capacity)."),
                 ],
             },
             Experiment {
@@ -509,11 +520,11 @@ pub fn lab() -> Lab {
                 title: "Shared and separate memory",
                 run: isolation,
                 claims: vec![
-                    Claim::new("thread-shares", "thread_change_seen", Check::Observed,
+                    Claim::demonstration("thread-shares", "thread_change_seen", Check::Observed,
                         "A change made by a thread is seen by the rest of its process."),
-                    Claim::new("child-copies", "child_change_seen", Check::NotObserved,
+                    Claim::demonstration("child-copies", "child_change_seen", Check::NotObserved,
                         "A change made by a forked child is not seen by its parent."),
-                    Claim::new("child-inherits", "child_sees_parent", Check::Observed,
+                    Claim::demonstration("child-inherits", "child_sees_parent", Check::Observed,
                         "A forked child starts with a copy of its parent's memory."),
                 ],
             },
@@ -522,13 +533,19 @@ pub fn lab() -> Lab {
                 title: "Results, join and wait",
                 run: join_and_results,
                 claims: vec![
-                    Claim::new("detached-killed", "detached_thread_finished", Check::NotObserved,
-                        "A thread nobody joins is killed, mid-work, when the process exits."),
-                    Claim::new("joined-finishes", "joined_thread_finished", Check::Observed,
+                    Claim::demonstration("detached-killed", "detached_thread_finished", Check::NotObserved,
+                        "In Rust, a thread nobody joins is ended, mid-work, when main returns and the process exits."),
+                    Claim::demonstration("joined-finishes", "joined_thread_finished", Check::Observed,
                         "A joined thread finishes its work before the process exits."),
-                    Claim::new("zombie", "zombie_seen", Check::Observed,
+                    Claim::demonstration("py-joined-at-exit", "py_thread_finished", Check::Observed,
+                        "In CPython, a thread nobody joins still finishes: at exit the interpreter joins every non-daemon thread.")
+                        .needs_python(),
+                    Claim::demonstration("py-daemon-killed", "py_daemon_finished", Check::NotObserved,
+                        "A daemon thread is not waited for: it dies with the program, mid-work.")
+                        .needs_python(),
+                    Claim::demonstration("zombie", "zombie_seen", Check::Observed,
                         "A child nobody waits for stays a zombie after it exits."),
-                    Claim::new("reaped", "zombie_reaped", Check::Observed,
+                    Claim::demonstration("reaped", "zombie_reaped", Check::Observed,
                         "Waiting for it (waitpid) removes the zombie."),
                 ],
             },
@@ -537,8 +554,8 @@ pub fn lab() -> Lab {
                 title: "CPython: tasks that wait",
                 run: python_io,
                 claims: vec![
-                    Claim::new("py-io-threads", "threads_speedup", Check::PerWorker(0.9),
-                        "CPython's threads do speed up waiting: two threads at least 1.8× faster than sequential, GIL or not.")
+                    Claim::demonstration("py-io-threads", "threads_speedup", Check::PerWorker(0.9),
+                        "CPython's threads do speed up waiting: {workers} threads at least {threshold} faster than sequential, GIL or not.")
                         .needs_python(),
                 ],
             },
@@ -547,11 +564,12 @@ pub fn lab() -> Lab {
                 title: "CPython: tasks that sum",
                 run: python_cpu,
                 claims: vec![
-                    Claim::new("py-cpu-threads", "threads_speedup", Check::AtMost(1.2),
-                        "CPython's threads do not speed up pure-Python arithmetic: at most 1.2× (the GIL lets one thread run at a time).")
-                        .needs_python(),
-                    Claim::new("py-cpu-processes", "processes_speedup", Check::OfCapacity(0.8),
-                        "CPython's processes do: at least 1.6× with two processes (scaled to this machine's capacity).")
+                    Claim::new("py-cpu-threads", "threads_speedup", Check::AtMost(1.15),
+                        "CPython's threads do not speed up pure-Python arithmetic: {workers} threads at most {threshold} faster than one (the GIL lets one thread run at a time).")
+                        .needs_python_gil()
+                        .needs_workers(2),
+                    Claim::new("py-cpu-processes", "processes_speedup", Check::OfCapacity(0.7),
+                        "CPython's processes do: {workers} processes at least {threshold} faster (70% of this machine's capacity in the same rounds).")
                         .needs_python(),
                 ],
             },

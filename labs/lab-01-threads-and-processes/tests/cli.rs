@@ -127,7 +127,7 @@ fn without_python3_the_cpython_claims_are_skipped_with_the_reason() {
     assert!(output.status.success(), "{}", text(&output));
     let results = labkit::results::LabResults::load(&path).unwrap();
     let claim = &results.claims[0];
-    assert_eq!(claim.verdict, labkit::claims::Verdict::Skipped);
+    assert_eq!(claim.verdict, labkit::results::Verdict::Skipped);
     assert_eq!(claim.reason.as_deref(), Some("python3 not found"));
     assert!(
         text(&output).contains("0 passed, 0 failed, 1 skipped"),

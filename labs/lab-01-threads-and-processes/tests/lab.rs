@@ -64,8 +64,9 @@ fn threads_share_memory_children_get_a_copy() {
 
 #[test]
 fn only_a_joined_thread_finishes_before_exit() {
-    assert!(thread_finishes_before_exit(true).unwrap());
-    assert!(!thread_finishes_before_exit(false).unwrap());
+    let work = Duration::from_millis(100);
+    assert!(thread_finishes_before_exit(true, work).unwrap());
+    assert!(!thread_finishes_before_exit(false, work).unwrap());
 }
 
 #[test]
@@ -106,4 +107,15 @@ fn assert_no_children_of_mine() {
         }
     }
     assert!(zombies.is_empty(), "zombie children left: {zombies:?}");
+}
+
+#[test]
+fn cpython_joins_a_thread_at_exit_but_not_a_daemon() {
+    let Some(python) = labkit::python::find() else {
+        eprintln!("python3 not found: nothing to check here");
+        return;
+    };
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/at_exit.py");
+    assert!(python_thread_finishes(&python, &script, false, 0.1).unwrap());
+    assert!(!python_thread_finishes(&python, &script, true, 2.0).unwrap());
 }

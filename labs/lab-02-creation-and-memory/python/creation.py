@@ -54,23 +54,31 @@ def stop_resource_tracker():
         stop()
 
 
-def measure():
+def measure(first):
+    """Seconds per start + join of each operation, starting with number `first`."""
     fork = multiprocessing.get_context("fork")
     spawn = multiprocessing.get_context("spawn")
-    times = {
-        "thread": seconds_each(thread_once, 200),
-        "fork": seconds_each(lambda: process_once(fork), 20),
-        "spawn": seconds_each(lambda: process_once(spawn), 3),
+    operations = {
+        "thread": (thread_once, 200),
+        "fork": (lambda: process_once(fork), 20),
+        "spawn": (lambda: process_once(spawn), 3),
     }
+    names = list(operations)
+    times = {}
+    for offset in range(len(names)):
+        name = names[(first + offset) % len(names)]
+        operation, count = operations[name]
+        times[name] = seconds_each(operation, count)
     stop_resource_tracker()
-    return times
+    return {name: times[name] for name in names}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON for the lab")
+    parser.add_argument("--first", type=int, default=0, help="index of the operation timed first")
     args = parser.parse_args()
-    times = measure()
+    times = measure(args.first)
     if args.json:
         print(json.dumps(times))
     else:

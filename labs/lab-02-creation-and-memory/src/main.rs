@@ -2,5 +2,5 @@
 //! `--help` lists the options, `--list` the experiments and claims.
 
 fn main() -> std::process::ExitCode {
-    labkit::runner::main(lab_02::lab())
+    labkit::cli::main(lab_02::lab())
 }

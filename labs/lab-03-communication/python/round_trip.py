@@ -71,20 +71,26 @@ def processes_pipe(count):
     return seconds
 
 
+MECHANISMS = {
+    "queue": threads_queue,
+    "mp_queue": processes_queue,
+    "mp_pipe": processes_pipe,
+}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON for the lab")
     parser.add_argument("--count", type=int, default=2000, help="round trips per mechanism")
+    parser.add_argument("--first", type=int, default=0, help="index of the mechanism measured first")
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
-    times = {
-        "queue": threads_queue(args.count),
-        "mp_queue": processes_queue(args.count),
-        "mp_pipe": processes_pipe(args.count),
-    }
+    names = list(MECHANISMS)
+    order = [names[(args.first + i) % len(names)] for i in range(len(names))]
+    times = {name: MECHANISMS[name](args.count) for name in order}
     if args.json:
         print(json.dumps(times))
     else:
-        for name, seconds in times.items():
-            print(f"{name:>8}: {seconds * 1e6:8.1f} µs per round trip")
+        for name in names:
+            print(f"{name:>8}: {times[name] * 1e6:8.1f} µs per round trip")

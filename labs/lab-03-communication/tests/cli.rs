@@ -67,6 +67,6 @@ fn a_latency_run_writes_its_results_and_verdicts() {
     // (the test suite runs beside other tests); the CPython claim's verdict
     // does not.
     let python = results.claims.iter().find(|c| c.id == "py-queues").unwrap();
-    assert_eq!(python.verdict, labkit::claims::Verdict::Skipped);
+    assert_eq!(python.verdict, labkit::results::Verdict::Skipped);
     assert_eq!(python.reason.as_deref(), Some("python3 not found"));
 }

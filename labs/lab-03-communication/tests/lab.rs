@@ -37,7 +37,30 @@ fn copies_arrive_through_pipes_sockets_and_shared_memory() {
     write_into_shared_memory(&payload, &mut shared, 4).unwrap();
     assert_eq!(shared.as_slice(), &payload[..]);
     let mut copy = vec![0u8; payload.len()];
-    assert_eq!(copy_in_process(&payload, &mut copy, 2), 3);
+    copy_in_process(&payload, &mut copy, 2, checksum(&payload)).unwrap();
+    assert_eq!(copy, payload);
+    let moved = move_and_read(payload.clone(), 3, checksum(&payload)).unwrap();
+    assert_eq!(moved, payload);
+}
+
+#[test]
+fn the_checksum_reads_every_byte() {
+    // Each byte changed anywhere — in a full word or in the tail — changes it.
+    let message: Vec<u8> = (0..1003u32).map(|i| (i % 251) as u8).collect();
+    let sum = checksum(&message);
+    for at in [0, 7, 8, 500, 999, 1002] {
+        let mut changed = message.clone();
+        changed[at] ^= 1;
+        assert_ne!(checksum(&changed), sum, "a change at byte {at} went unseen");
+    }
+}
+
+#[test]
+fn a_receiver_that_gets_the_wrong_bytes_says_so() {
+    // The receivers check what they read: a changed message is an error.
+    let payload = vec![5u8; 4096];
+    let err = move_and_read(payload, 2, 12345).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
 }
 
 #[test]

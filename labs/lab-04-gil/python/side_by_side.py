@@ -27,7 +27,8 @@ def main():
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("program")
     parser.add_argument("args", nargs="*")
-    options = parser.parse_args()
+    # Intermixed: the lab adds --first after the program's own arguments.
+    options = parser.parse_intermixed_args()
     names = options.variants.split(",")
     times = {}
     for offset in range(len(names)):

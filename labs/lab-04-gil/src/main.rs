@@ -12,5 +12,5 @@ fn main() -> ExitCode {
     if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
         println!("{}", lab_04::cli::RUN_HINT);
     }
-    labkit::runner::main(lab_04::lab())
+    labkit::cli::main(lab_04::lab())
 }

@@ -67,6 +67,10 @@ pub struct Report {
     pub events: Vec<Event>,
     /// Errors that ended threads other than the main one.
     pub thread_errors: Vec<String>,
+    /// The stretches each thread spent running bytecode, as each thread
+    /// timed them itself: (thread, from, to) in seconds since the start
+    /// (recorded with the timeline).
+    pub running: Vec<(usize, f64, f64)>,
 }
 
 /// Where `print` writes.
@@ -244,6 +248,8 @@ pub struct Runtime {
     next_thread_name: AtomicUsize,
     next_process_name: AtomicUsize,
     errors: Mutex<Vec<String>>,
+    started_at: Instant,
+    running: Mutex<Vec<(usize, f64, f64)>>,
 }
 
 impl Runtime {
@@ -284,7 +290,22 @@ impl Runtime {
             next_thread_name: AtomicUsize::new(1),
             next_process_name: AtomicUsize::new(1),
             errors: Mutex::new(Vec::new()),
+            started_at: Instant::now(),
+            running: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Seconds since this runtime started, on a clock every thread shares.
+    pub fn clock(&self) -> f64 {
+        self.started_at.elapsed().as_secs_f64()
+    }
+
+    /// Records a stretch thread `thread` spent running bytecode.
+    pub fn record_running(&self, thread: usize, from: f64, to: f64) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((thread, from, to));
     }
 
     /// An id for a new interpreter thread (the main thread is 1).
@@ -414,6 +435,7 @@ pub fn run_source(source: &str, file: &str, options: &Options) -> Result<Report,
             .map(|t| t.events())
             .unwrap_or_default(),
         thread_errors: runtime.errors(),
+        running: std::mem::take(&mut *runtime.running.lock().unwrap_or_else(|p| p.into_inner())),
     };
     match outcome {
         Ok(()) => Ok(report),

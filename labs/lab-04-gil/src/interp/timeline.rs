@@ -153,6 +153,20 @@ pub fn overlap(spans: &[Span]) -> f64 {
     total
 }
 
+/// Stretches of running bytecode, (thread, from, to), as spans in the
+/// `Running` state, for [`overlap`].
+pub fn running_spans(stretches: &[(usize, f64, f64)]) -> Vec<Span> {
+    stretches
+        .iter()
+        .map(|&(thread, from, to)| Span {
+            thread,
+            state: State::Running,
+            from,
+            to,
+        })
+        .collect()
+}
+
 const RUNNING: RGBColor = RGBColor(46, 125, 50);
 const WAITING: RGBColor = RGBColor(255, 183, 77);
 const BLOCKED: RGBColor = RGBColor(144, 202, 249);

@@ -12,6 +12,7 @@ use super::timeline::State;
 use super::value::{Module, Value, lock_list, range_len};
 use labkit::child::fork_child;
 use nix::sys::wait::WaitStatus;
+use std::cell::Cell;
 use std::io::Read;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::atomic::Ordering;
@@ -27,6 +28,9 @@ pub struct Vm {
     /// This thread's id: 1 for the main thread.
     me: usize,
     depth: usize,
+    /// When the current stretch of running bytecode began, by this thread's
+    /// own clock reading (kept only when a timeline is recorded).
+    running_since: Cell<Option<f64>>,
 }
 
 /// A `for` loop's iterator.
@@ -107,12 +111,34 @@ fn locate(mut error: PyError, code: &Code, pc: usize) -> PyError {
 impl Vm {
     /// A VM for thread `me` of `rt`.
     pub fn new(rt: Arc<Runtime>, me: usize) -> Vm {
-        Vm { rt, me, depth: 0 }
+        Vm {
+            rt,
+            me,
+            depth: 0,
+            running_since: Cell::new(None),
+        }
     }
 
     fn mark(&self, state: State) {
         if let Some(timeline) = &self.rt.timeline {
             timeline.set(self.me, state);
+        }
+    }
+
+    /// This thread starts running bytecode: it notes the time itself. (The
+    /// GIL's own record is kept under the GIL's mutex, so it could never show
+    /// two holders at once; this one is taken by each thread on its own, so
+    /// a GIL that let two threads run would show in it.)
+    fn begin_running(&self) {
+        if self.rt.timeline.is_some() {
+            self.running_since.set(Some(self.rt.clock()));
+        }
+    }
+
+    /// This thread stops running bytecode: it records the stretch.
+    fn end_running(&self) {
+        if let Some(since) = self.running_since.take() {
+            self.rt.record_running(self.me, since, self.rt.clock());
         }
     }
 
@@ -122,10 +148,12 @@ impl Vm {
             Some(gil) => gil.take(self.me),
             None => self.mark(State::Running),
         }
+        self.begin_running();
     }
 
     /// Stops running: drops the GIL, if there is one.
     fn leave(&self) {
+        self.end_running();
         match &self.rt.gil {
             Some(gil) => gil.release(self.me, State::Done),
             None => self.mark(State::Done),
@@ -137,7 +165,8 @@ impl Vm {
     /// without the GIL, so that other threads can run meanwhile — as
     /// CPython's `Py_BEGIN_ALLOW_THREADS` / `Py_END_ALLOW_THREADS`.
     fn blocking<T>(&self, work: impl FnOnce() -> T) -> T {
-        match &self.rt.gil {
+        self.end_running();
+        let result = match &self.rt.gil {
             Some(gil) => {
                 gil.release(self.me, State::Blocked);
                 let result = work();
@@ -150,7 +179,9 @@ impl Vm {
                 self.mark(State::Running);
                 result
             }
-        }
+        };
+        self.begin_running();
+        result
     }
     // ANCHOR_END: blocking
 
@@ -160,7 +191,9 @@ impl Vm {
         if let Some(gil) = &self.rt.gil
             && gil.drop_requested()
         {
+            self.end_running();
             gil.yield_to_waiter(self.me);
+            self.begin_running();
         }
     }
 
