@@ -61,6 +61,18 @@ impl Child {
         Ok(status)
     }
 
+    /// Looks at a child that another `Child` reaps: only [`Child::has_ended`]
+    /// is of use on it, and dropping it does nothing.
+    pub fn watch(pid: Pid) -> Watched {
+        Watched { pid }
+    }
+
+    /// Whether the child has ended, without reaping it (`waitid` with
+    /// `WNOWAIT`): it stays this `Child`'s to wait for.
+    pub fn has_ended(&self) -> bool {
+        has_ended(self.pid)
+    }
+
     /// Waits for the child and fails unless it exited with code 0.
     pub fn wait_success(self) -> Result<()> {
         let pid = self.pid;
@@ -71,6 +83,26 @@ impl Child {
             other => bail!("child {pid} ended unexpectedly: {other:?}"),
         }
     }
+}
+
+/// A child of this process that someone else reaps, watched from another
+/// thread (see [`Child::watch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Watched {
+    pid: Pid,
+}
+
+impl Watched {
+    /// Whether the child has ended (it is not reaped here).
+    pub fn has_ended(&self) -> bool {
+        has_ended(self.pid)
+    }
+}
+
+fn has_ended(pid: Pid) -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
 }
 
 impl Drop for Child {
@@ -131,6 +163,24 @@ pub fn exists(pid: Pid) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn has_ended_looks_without_reaping() {
+        let child = super::fork_child(|| {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            3
+        })
+        .unwrap();
+        assert!(!child.has_ended());
+        let start = std::time::Instant::now();
+        while !child.has_ended() {
+            assert!(start.elapsed().as_secs() < 10, "the child never ended");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // Still ours to reap, with its status intact.
+        let pid = child.pid();
+        assert_eq!(child.wait().unwrap(), super::WaitStatus::Exited(pid, 3));
+    }
+
     use super::*;
 
     #[test]

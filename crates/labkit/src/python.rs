@@ -90,18 +90,25 @@ impl Python {
         limit: Duration,
     ) -> Result<Vec<f64>> {
         let json = self.run_json(script, args, limit)?;
-        names
-            .iter()
-            .map(|&name| {
-                let value = &json[name];
-                value
-                    .as_f64()
-                    .or_else(|| value[0].as_f64())
-                    .with_context(|| format!("{} printed no number for {name:?}", script.display()))
-            })
-            .collect()
+        numbers_in(&json, names, script)
     }
 }
+
+/// The numbers `script` printed (as `json`) under `names`, in that order.
+fn numbers_in(json: &serde_json::Value, names: &[&str], script: &Path) -> Result<Vec<f64>> {
+    names
+        .iter()
+        .map(|&name| {
+            let value = &json[name];
+            value
+                .as_f64()
+                .or_else(|| value[0].as_f64())
+                .with_context(|| format!("{} printed no number for {name:?}", script.display()))
+        })
+        .collect()
+}
+
+impl Python {}
 
 /// A CPython script run once per round, as one more variant of an
 /// interleaved comparison. Each run times its own variants from inside
@@ -122,6 +129,7 @@ pub struct PythonRounds<'a> {
     args: Vec<String>,
     names: Vec<String>,
     runs: RefCell<Vec<Vec<f64>>>,
+    last: RefCell<Option<serde_json::Value>>,
 }
 
 impl<'a> PythonRounds<'a> {
@@ -134,6 +142,7 @@ impl<'a> PythonRounds<'a> {
             args,
             names: names.iter().map(|n| n.to_string()).collect(),
             runs: RefCell::new(Vec::new()),
+            last: RefCell::new(None),
         }
     }
 
@@ -143,11 +152,18 @@ impl<'a> PythonRounds<'a> {
         let mut args = self.args.clone();
         args.push(format!("--first={run}"));
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        let numbers = self
-            .python
-            .run_numbers(&self.script, &args, &names, SCRIPT_LIMIT)?;
-        self.runs.borrow_mut().push(numbers);
+        let json = self.python.run_json(&self.script, &args, SCRIPT_LIMIT)?;
+        self.runs
+            .borrow_mut()
+            .push(numbers_in(&json, &names, &self.script)?);
+        *self.last.borrow_mut() = Some(json);
         Ok(())
+    }
+
+    /// Everything the last run printed (beyond the numbers), e.g. a
+    /// program's output under a key of its own.
+    pub fn last_printed(&self) -> Option<serde_json::Value> {
+        self.last.borrow().clone()
     }
 
     /// The variant that runs the script once per round, under `label`.

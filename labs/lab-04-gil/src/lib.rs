@@ -482,6 +482,216 @@ pub fn race(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
+/// `time.sleep(0)` in a loop, alone and beside a CPU-bound thread
+/// (`programs/yield_beside.py`): a zero-length sleep is a blocking call too.
+pub fn sleep_zero(ctx: &Context) -> Result<Measured> {
+    let calls = ctx.pick(40, 20);
+    let rounds = ctx.pick(3, 2);
+    let args = vec![calls.to_string()];
+    let slowdowns = Collector::new();
+    let run = |name: &str, options: Options| -> Result<()> {
+        let output = run_program("yield_beside.py", &args, options)?.output;
+        slowdowns.record(name, printed(&output, "slowdown")?);
+        Ok(())
+    };
+    let mut all = vec![program_path("yield_beside.py").display().to_string()];
+    all.extend_from_slice(&args);
+    let cpython = ctx.python_rounds("printed.py", all, &["slowdown"]);
+    let mut variants = vec![
+        Variant::new("GIL", || run("GIL", with_gil())),
+        Variant::new("free", || run("free", free_threaded())),
+    ];
+    if let Some(cpython) = &cpython {
+        variants.push(cpython.variant("CPython"));
+    }
+    let times = ctx.interleave(rounds, 0, &mut variants)?;
+    drop(variants);
+    let mut m = Measured::new();
+    m.param("calls", calls).param("rounds", rounds);
+    m.summary(
+        "gil_slowdown",
+        "sleep(0) beside ÷ alone, our GIL",
+        Unit::Times,
+        slowdowns.summary("GIL"),
+    )
+    .summary(
+        "free_slowdown",
+        "sleep(0) beside ÷ alone, free-threaded",
+        Unit::Times,
+        slowdowns.summary("free"),
+    );
+    if let Some(cpython) = &cpython {
+        let theirs = cpython.times(times.rounds());
+        m.summary(
+            "cpython_slowdown",
+            "sleep(0) beside ÷ alone, CPython",
+            Unit::Times,
+            theirs.summary("slowdown"),
+        );
+    }
+    Ok(m)
+}
+
+/// Our programs shaped like the articles' four examples (`programs/seeds/`),
+/// and the plain loop the process pool is compared with.
+pub const SEED_PROGRAMS: [&str; 5] = [
+    "threads_sleep",
+    "processes_sum",
+    "thread_pool_sleep",
+    "process_pool_square",
+    "square_loop",
+];
+
+/// The path of `programs/seeds/NAME.py`.
+fn seed_path(name: &str) -> PathBuf {
+    program_path(&format!("seeds/{name}.py"))
+}
+
+/// Whether two outputs hold the same text in any order. Concurrent prints
+/// come in another order from run to run, in either interpreter; and
+/// CPython's `print` writes its text and its line end separately, so two
+/// threads can even interleave within a line ("first: waitingsecond: waiting").
+fn same_text_any_order(a: &str, b: &str) -> bool {
+    let sorted = |text: &str| {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars
+    };
+    sorted(a) == sorted(b)
+}
+
+/// The articles' examples in their form: each of our seed programs run in
+/// our interpreter and in CPython, interleaved round by round; whether both
+/// print the same lines; and the unguarded `Process` program under CPython's
+/// `spawn` start method.
+pub fn seeds(ctx: &Context) -> Result<Measured> {
+    let rounds = ctx.pick(2, 1);
+    let printed_by_us = std::cell::RefCell::new(std::collections::BTreeMap::new());
+    let ours = |name: &'static str| {
+        let printed_by_us = &printed_by_us;
+        Variant::new(name, move || {
+            let report = run_program(&format!("seeds/{name}.py"), &[], with_gil())?;
+            printed_by_us.borrow_mut().insert(name, report.output);
+            Ok(())
+        })
+    };
+    let paths = SEED_PROGRAMS.map(|name| seed_path(name).display().to_string());
+    let cpython = ctx.python_rounds("run_programs.py", paths.to_vec(), &SEED_PROGRAMS);
+    let mut variants: Vec<Variant> = SEED_PROGRAMS.iter().map(|&name| ours(name)).collect();
+    if let Some(cpython) = &cpython {
+        variants.push(cpython.variant("CPython"));
+    }
+    let times = ctx.interleave(rounds, 0, &mut variants)?;
+    drop(variants);
+    let mut m = Measured::new();
+    m.param("rounds", rounds);
+    record_seeds(&mut m, &times, "", "ours");
+    let Some(cpython) = cpython else {
+        return Ok(m);
+    };
+    let python = ctx.python.expect("python_rounds found it");
+    m.param("python", python.version.clone());
+    record_seeds(&mut m, &cpython.times(times.rounds()), "py_", "CPython");
+    let theirs = cpython.last_printed().unwrap_or_default();
+    let ours = printed_by_us.into_inner();
+    let differ: Vec<String> = SEED_PROGRAMS
+        .iter()
+        .filter(|name| {
+            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
+            ours.get(*name)
+                .is_none_or(|o| !same_text_any_order(o, text))
+        })
+        .map(|name| {
+            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
+            format!("{name} (ours {:?}, CPython {:?})", ours.get(name), text)
+        })
+        .collect();
+    m.flag(
+        "same_output",
+        "every program printed the same text in both interpreters",
+        differ.is_empty(),
+    )
+    .param("output_differs", differ.join("; "));
+    record_spawn(&mut m, python, ctx)?;
+    Ok(m)
+}
+
+/// One interpreter's seed times, and what they say: the waits overlapped,
+/// and how a process pool compares with a plain loop.
+fn record_seeds(m: &mut Measured, times: &Interleaved, prefix: &str, who: &str) {
+    for name in SEED_PROGRAMS {
+        m.seconds(
+            times,
+            name,
+            &format!("{prefix}{name}"),
+            &format!("{who}: {name}.py"),
+        )
+        .bar();
+    }
+    let in_sleeps = |name: &str, sleep: f64| times.summary(name).scaled(1.0 / sleep);
+    m.summary(
+        &format!("{prefix}threads_in_sleeps"),
+        &format!("{who}: threads_sleep ÷ one 2 s sleep"),
+        Unit::Times,
+        in_sleeps("threads_sleep", 2.0),
+    )
+    .summary(
+        &format!("{prefix}thread_pool_in_sleeps"),
+        &format!("{who}: thread_pool_sleep ÷ one 1 s sleep"),
+        Unit::Times,
+        in_sleeps("thread_pool_sleep", 1.0),
+    )
+    .speedup(
+        times,
+        "process_pool_square",
+        "square_loop",
+        &format!("{prefix}pool_vs_loop"),
+        &format!("{who}: process pool ÷ plain loop (time)"),
+    );
+}
+
+/// CPython with the `spawn` start method: the unguarded program's children
+/// fail while starting, the guarded one's do their work.
+fn record_spawn(m: &mut Measured, python: &labkit::python::Python, ctx: &Context) -> Result<()> {
+    let script = ctx.python_script("spawn_start_method.py");
+    let under_spawn = |name: &str| {
+        let args = [seed_path(name).display().to_string()];
+        python.run_json(&script, &args, labkit::python::SCRIPT_LIMIT)
+    };
+    let unguarded = under_spawn("processes_sum")?;
+    let guarded = under_spawn("processes_sum_guarded")?;
+    let did_work = |report: &serde_json::Value| {
+        report["output"]
+            .as_str()
+            .unwrap_or("")
+            .matches("added up")
+            .count()
+            == 2
+    };
+    let errors = unguarded["runtime_errors"].as_f64().unwrap_or(0.0);
+    m.value(
+        "spawn_runtime_errors",
+        "spawn, no __main__ guard: children that raised RuntimeError",
+        Unit::Count,
+        errors,
+    )
+    .flag(
+        "spawn_unguarded_worked",
+        "spawn, no __main__ guard: both children did their work",
+        did_work(&unguarded),
+    )
+    .flag(
+        "spawn_guarded_worked",
+        "spawn, with the __main__ guard: both children did their work",
+        did_work(&guarded),
+    )
+    .param(
+        "spawn_error",
+        unguarded["error"].as_str().unwrap_or("").to_string(),
+    );
+    Ok(())
+}
+
 // ANCHOR: one_core
 /// "Multiprocessing does not work without extra processors": pinned to one
 /// core, two processes still run and give the right answer — just no faster.
@@ -703,6 +913,49 @@ pub fn lab() -> Lab {
                     Claim::new("fidelity-convoy", "convoy_vs_cpython", Check::Between(0.85, 1.15),
                         "Our GIL reproduces CPython's convoy: our wait ÷ CPython's between {threshold}, round by round.")
                         .needs_python_gil(),
+                ],
+            },
+            Experiment {
+                name: "sleep_zero",
+                title: "time.sleep(0) beside a CPU-bound thread",
+                run: sleep_zero,
+                claims: vec![
+                    Claim::new("sleep-zero", "gil_slowdown", Check::AtLeast(10.0),
+                        "With the GIL, a time.sleep(0) call beside a CPU-bound thread takes at least {threshold} as long as alone: the sleeper drops the GIL and must wait to get it back."),
+                    Claim::new("py-sleep-zero", "cpython_slowdown", Check::AtLeast(10.0),
+                        "CPython's time.sleep(0) behaves the same: at least {threshold} as long beside a CPU-bound thread as alone.")
+                        .needs_python_gil(),
+                ],
+            },
+            Experiment {
+                name: "seeds",
+                title: "The articles' examples, in their form, in both interpreters",
+                run: seeds,
+                claims: vec![
+                    Claim::demonstration("seeds-same-output", "same_output", Check::Observed,
+                        "Each of our programs shaped like the articles' examples prints the same text in our interpreter as in CPython (in any order: concurrent prints interleave).")
+                        .needs_python(),
+                    Claim::demonstration("seed-threads-wait", "threads_in_sleeps", Check::AtMost(1.25),
+                        "Two threads that each sleep 2 s finish in about one sleep (at most {threshold} of 2 s), in our interpreter…"),
+                    Claim::demonstration("py-seed-threads-wait", "py_threads_in_sleeps", Check::AtMost(1.25),
+                        "… and in CPython (at most {threshold} of 2 s).")
+                        .needs_python(),
+                    Claim::demonstration("seed-thread-pool", "thread_pool_in_sleeps", Check::AtMost(1.25),
+                        "A default ThreadPoolExecutor runs five 1 s sleeps in about one second (at most {threshold} of 1 s), in our interpreter…"),
+                    Claim::demonstration("py-seed-thread-pool", "py_thread_pool_in_sleeps", Check::AtMost(1.25),
+                        "… and in CPython (at most {threshold} of 1 s).")
+                        .needs_python(),
+                    Claim::new("seed-pool-vs-loop", "pool_vs_loop", Check::AtLeast(10.0),
+                        "Squaring five numbers in a ProcessPoolExecutor takes at least {threshold} as long as a plain loop, in our interpreter…"),
+                    Claim::new("py-seed-pool-vs-loop", "py_pool_vs_loop", Check::AtLeast(10.0),
+                        "… and in CPython (at least {threshold}): for work this small, starting workers and sending the numbers costs far more than the work.")
+                        .needs_python(),
+                    Claim::demonstration("spawn-unguarded-fails", "spawn_unguarded_worked", Check::NotObserved,
+                        "Under CPython's spawn start method, the Process program without a __main__ guard does not work: each child runs the program again and raises RuntimeError while it starts.")
+                        .needs_python(),
+                    Claim::demonstration("spawn-guarded-works", "spawn_guarded_worked", Check::Observed,
+                        "With the guard, the same program works under spawn.")
+                        .needs_python(),
                 ],
             },
             Experiment {

@@ -36,21 +36,107 @@ fn lines(text: &str) -> Vec<String> {
     lines
 }
 
+fn seed(name: &str) -> String {
+    output(&format!("seeds/{name}.py"), &[], true)
+}
+
 #[test]
-fn the_seed_examples_run_unchanged() {
+fn the_seed_shaped_programs_give_their_output() {
     assert_eq!(
-        lines(&output("seed_threads_sleep.py", &[], true)),
+        lines(&seed("threads_sleep")),
         [
-            "Task finished",
-            "Task finished",
-            "Task started",
-            "Task started",
-            "Time taken: T"
+            "both threads joined",
+            "first: done waiting",
+            "first: waiting",
+            "second: done waiting",
+            "second: waiting"
         ]
     );
-    assert_eq!(
-        lines(&output("seed_processes_sum.py", &[], true)),
-        ["49999995000000", "49999995000000", "Time taken: T"]
+    let processes = [
+        "added up",
+        "added up",
+        "adding up",
+        "adding up",
+        "both processes joined",
+    ];
+    assert_eq!(lines(&seed("processes_sum")), processes);
+    assert_eq!(lines(&seed("processes_sum_guarded")), processes);
+    assert_eq!(seed("thread_pool_sleep"), "[0, 1, 2, 3, 4]\n");
+    assert_eq!(seed("process_pool_square"), "[0, 1, 4, 9, 16]\n");
+    assert_eq!(seed("square_loop"), "[0, 1, 4, 9, 16]\n");
+}
+
+#[test]
+fn imports_in_every_form_the_articles_use() {
+    let program = "from threading import Thread, Lock\nfrom time import sleep\nimport concurrent.futures\nfrom sys import argv\n\
+                   def hi(name):\n    sleep(0)\n    print(f'hi {name}')\n\
+                   t = Thread(target=hi, args=('A',))\nt.start()\nt.join()\n\
+                   with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:\n    print(pool.submit(hi, 'B').result())\n\
+                   lock = Lock()\nwith lock:\n    print(lock.locked(), len(argv))\nprint(lock.locked())\n";
+    assert_eq!(run(program).unwrap(), "hi A\nhi B\nNone\nTrue 1\nFalse\n");
+    let guarded = "def main():\n    print('guarded')\nif __name__ == '__main__':\n    main()\n";
+    assert_eq!(run(guarded).unwrap(), "guarded\n");
+}
+
+#[test]
+fn pools_keep_the_order_of_map_and_the_errors_of_tasks() {
+    for pool in ["ThreadPoolExecutor", "ProcessPoolExecutor"] {
+        let program = format!(
+            "from concurrent.futures import {pool}\ndef inverse(n):\n    return 1 / n\n\
+             with {pool}(max_workers=3) as ex:\n    print(ex.map(inverse, [1, 2, 4, 8, 5]))\n    f = ex.submit(inverse, 0)\n    print(f.result())\n"
+        );
+        let error = run(&program).unwrap_err().to_string();
+        assert!(error.contains("ZeroDivisionError"), "{pool}: {error}");
+        let report = match run_source(
+            &program,
+            "t.py",
+            &Options {
+                capture: true,
+                ..Options::default()
+            },
+        ) {
+            Err(Error::Runtime { report, .. }) => report,
+            other => panic!("{pool}: {other:?}"),
+        };
+        assert_eq!(report.output, "[1.0, 0.5, 0.25, 0.125, 0.2]\n", "{pool}");
+    }
+}
+
+#[test]
+fn a_process_pool_sends_functions_by_name_and_refuses_what_cannot_be_pickled() {
+    let lock = "from concurrent.futures import ProcessPoolExecutor\nimport threading\ndef f(x):\n    return x\n\
+                with ProcessPoolExecutor() as ex:\n    print(ex.submit(f, threading.Lock()).result())\n";
+    let error = run(lock).unwrap_err().to_string();
+    assert!(
+        error.contains("TypeError: cannot pickle 'lock' object"),
+        "{error}"
+    );
+    // Work goes to other processes: a global the task changes stays unchanged here.
+    let program = "from concurrent.futures import ProcessPoolExecutor\ncount = 0\ndef bump(x):\n    global count\n    count += x\n    return count\n\
+                   with ProcessPoolExecutor(max_workers=1) as ex:\n    print(ex.submit(bump, 5).result(), ex.submit(bump, 5).result())\nprint(count)\n";
+    assert_eq!(run(program).unwrap(), "5 10\n0\n");
+}
+
+#[test]
+fn sleep_zero_drops_the_gil_as_cpython_does() {
+    // Beside a CPU-bound thread, each sleep(0) waits for the GIL to come
+    // back (about one 5 ms switch interval); alone it takes microseconds.
+    let slowdown = |gil: bool| -> f64 {
+        let text = output("yield_beside.py", &["40"], gil);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("slowdown:"))
+            .expect("a slowdown line");
+        line["slowdown:".len()..].trim().parse().unwrap()
+    };
+    let with_gil = slowdown(true);
+    assert!(
+        with_gil >= 5.0,
+        "sleep(0) beside a CPU-bound thread was only {with_gil}x slower"
+    );
+    assert!(
+        slowdown(false) < with_gil,
+        "free-threaded should not wait for a GIL"
     );
 }
 
@@ -163,6 +249,22 @@ fn errors_name_the_file_line_and_what_went_wrong() {
             && syntax.contains("supported:"),
         "{syntax}"
     );
+    for (source, says) in [
+        ("from os import path\n", "no module named 'os'"),
+        (
+            "from threading import Event\n",
+            "cannot import name 'Event' from 'threading': this subset has Thread, Lock",
+        ),
+        ("import threading as t\n", "'import … as' is not supported"),
+        ("from time import *\n", "'from … import *' is not supported"),
+        ("with a as b, c as d:\n    pass\n", "one context per 'with'"),
+    ] {
+        let text = run(source).unwrap_err().to_string();
+        assert!(
+            text.starts_with("t.py:1:") && text.contains(says),
+            "{source:?}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -196,4 +298,27 @@ fn a_failing_child_process_has_exit_code_one_and_is_reaped() {
     // A grandchild's output comes back through its parent's pipe, too.
     let nested = "import multiprocessing\ndef inner():\n    print('grandchild')\ndef outer():\n    p = multiprocessing.Process(target=inner)\n    p.start()\n    p.join()\n    print('child')\nq = multiprocessing.Process(target=outer)\nq.start()\nq.join()\n";
     assert_eq!(run(nested).unwrap(), "grandchild\nchild\n");
+}
+
+#[test]
+fn the_overlap_each_thread_times_itself_is_zero_only_with_the_gil() {
+    // The same measurement — stretches of running bytecode, timed by each
+    // thread outside the GIL's own bookkeeping — must see two threads at
+    // once when nothing stops them, or its zero with the GIL would mean nothing.
+    let overlap = |gil: bool| {
+        let options = Options {
+            gil,
+            timeline: true,
+            ..Options::default()
+        };
+        let args = ["threads", "300000", "2"].map(String::from);
+        let report = run_program("cpu_bound.py", &args, options).unwrap();
+        assert!(
+            report.running.iter().filter(|r| r.0 >= 2).count() >= 2,
+            "both threads recorded stretches"
+        );
+        lab_04::running_at_once(&report)
+    };
+    assert_eq!(overlap(true), 0.0);
+    assert!(overlap(false) > 0.0);
 }

@@ -137,10 +137,12 @@ pub enum StmtKind {
     While(Expr, Vec<Stmt>),
     /// `for name in iterable: body`.
     For(String, Expr, Vec<Stmt>),
-    /// `with lock: body`.
-    With(Expr, Vec<Stmt>),
-    /// `import a, b`.
+    /// `with context: body` or `with context as name: body`.
+    With(Expr, Option<String>, Vec<Stmt>),
+    /// `import a, b.c` (dotted names as written).
     Import(Vec<String>),
+    /// `from module import a, b`.
+    ImportFrom(String, Vec<String>),
     /// `assert condition` or `assert condition, message`.
     Assert(Expr, Option<Expr>),
     /// `break`.

@@ -114,6 +114,8 @@ pub enum Builtin {
     Min,
     /// `max(a, b, …)`.
     Max,
+    /// `list(iterable)`.
+    List,
 }
 
 impl Builtin {
@@ -129,6 +131,7 @@ impl Builtin {
             "abs" => Builtin::Abs,
             "min" => Builtin::Min,
             "max" => Builtin::Max,
+            "list" => Builtin::List,
             _ => return None,
         })
     }
@@ -145,6 +148,7 @@ impl Builtin {
             Builtin::Abs => "abs",
             Builtin::Min => "min",
             Builtin::Max => "max",
+            Builtin::List => "list",
         }
     }
 }

@@ -86,13 +86,19 @@ fn assigned_names(body: &[Stmt], names: &mut BTreeSet<String>) {
             StmtKind::Def(name, ..) => {
                 names.insert(name.clone());
             }
-            StmtKind::Import(modules) => names.extend(modules.iter().cloned()),
+            StmtKind::Import(modules) => {
+                // `import concurrent.futures` binds `concurrent`.
+                names.extend(modules.iter().map(|m| bound_name(m).to_string()))
+            }
+            StmtKind::ImportFrom(_, imported) => names.extend(imported.iter().cloned()),
             StmtKind::If(_, yes, no) => {
                 assigned_names(yes, names);
                 assigned_names(no, names);
             }
-            StmtKind::While(_, loop_body) | StmtKind::With(_, loop_body) => {
-                assigned_names(loop_body, names)
+            StmtKind::While(_, loop_body) => assigned_names(loop_body, names),
+            StmtKind::With(_, name, body) => {
+                names.extend(name.iter().cloned());
+                assigned_names(body, names)
             }
             _ => {}
         }
@@ -107,12 +113,30 @@ fn global_declarations(body: &[Stmt], names: &mut BTreeSet<String>) {
                 global_declarations(yes, names);
                 global_declarations(no, names);
             }
-            StmtKind::While(_, b) | StmtKind::For(_, _, b) | StmtKind::With(_, b) => {
+            StmtKind::While(_, b) | StmtKind::For(_, _, b) | StmtKind::With(_, _, b) => {
                 global_declarations(b, names)
             }
             _ => {}
         }
     }
+}
+
+/// The name an `import` binds: `concurrent` for `concurrent.futures`.
+fn bound_name(module: &str) -> &str {
+    module.split('.').next().unwrap_or(module)
+}
+
+/// The module called `name`, or an error that lists those the subset has.
+fn known_module(name: &str, line: u32) -> Result<super::value::Module, SyntaxError> {
+    super::value::Module::named(name).ok_or_else(|| {
+        SyntaxError::new(
+            line,
+            1,
+            format!(
+                "no module named '{name}' here: the subset has threading, time, multiprocessing, sys and concurrent.futures"
+            ),
+        )
+    })
 }
 
 /// An enclosing loop, for `break` and `continue`.
@@ -297,36 +321,71 @@ impl Unit {
                 self.patch(exit);
                 self.end_loop();
             }
-            StmtKind::With(context, body) => {
-                // The lock stays on the stack during the body; the body
-                // leaves the stack as it found it.
+            StmtKind::With(context, name, body) => {
+                // The context object stays on the stack during the body (the
+                // body leaves the stack as it found it); `__enter__` gives the
+                // value bound by `as`, `__exit__` ends it: a lock's acquire
+                // and release, a pool's shutdown(wait=True).
                 self.expression(context, globals)?;
                 self.emit(Instr::Dup, line);
-                let acquire = self.name("acquire");
-                self.emit(Instr::CallMethod(acquire, 0), line);
-                self.emit(Instr::Pop, line);
+                let enter = self.name("__enter__");
+                self.emit(Instr::CallMethod(enter, 0), line);
+                match name {
+                    Some(name) => {
+                        let variable = Expr {
+                            kind: ExprKind::Name(name.clone()),
+                            line,
+                        };
+                        self.store(&variable, globals)?;
+                    }
+                    None => {
+                        self.emit(Instr::Pop, line);
+                    }
+                }
                 self.with_depth += 1;
                 self.block(body, globals)?;
                 self.with_depth -= 1;
-                let release = self.name("release");
-                self.emit(Instr::CallMethod(release, 0), line);
+                let exit = self.name("__exit__");
+                self.emit(Instr::CallMethod(exit, 0), line);
                 self.emit(Instr::Pop, line);
             }
             StmtKind::Import(modules) => {
                 for module in modules {
-                    let Some(m) = super::value::Module::named(module) else {
+                    let m = known_module(module, line)?;
+                    // `import concurrent.futures` binds `concurrent`, from
+                    // which `concurrent.futures` is an attribute.
+                    let bound = bound_name(module);
+                    let value = if bound == module {
+                        m
+                    } else {
+                        known_module(bound, line)?
+                    };
+                    self.push_constant(Value::Module(value), line);
+                    let variable = Expr {
+                        kind: ExprKind::Name(bound.to_string()),
+                        line,
+                    };
+                    self.store(&variable, globals)?;
+                }
+            }
+            StmtKind::ImportFrom(module, names) => {
+                let m = known_module(module, line)?;
+                for name in names {
+                    if m.export(name).is_none() {
                         return Err(SyntaxError::new(
                             line,
                             1,
                             format!(
-                                "no module named '{module}' here: the subset has threading, time, multiprocessing and sys"
+                                "cannot import name '{name}' from '{module}': this subset has {}",
+                                m.exports().join(", ")
                             ),
                         ));
-                    };
-                    let c = self.constant(Value::Module(m));
-                    self.emit(Instr::Const(c), line);
+                    }
+                    self.push_constant(Value::Module(m), line);
+                    let n = self.name(name);
+                    self.emit(Instr::LoadAttr(n), line);
                     let variable = Expr {
-                        kind: ExprKind::Name(module.clone()),
+                        kind: ExprKind::Name(name.clone()),
                         line,
                     };
                     self.store(&variable, globals)?;

@@ -13,6 +13,8 @@ pub mod compiler;
 pub mod gil;
 pub mod lexer;
 pub mod parser;
+pub mod pickle;
+pub mod pools;
 pub mod runtime;
 pub mod timeline;
 pub mod value;

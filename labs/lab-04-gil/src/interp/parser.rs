@@ -9,13 +9,13 @@ use super::lexer::{Tok, Token, tokenize};
 pub const SUPPORTED: &str = "supported: int, float, str, tuples, lists, arithmetic \
 (+ - * / // % **), comparisons, and/or/not, x if c else y, def/return/global, \
 if/elif/else, while, for … in range(…) or a list, break/continue/pass, assert, \
-with lock:, print, len, int, float, str, abs, min, max, \
-import threading/time/multiprocessing/sys";
+with lock: and with … as name:, print, len, int, float, str, abs, min, max, list, \
+import and from … import of threading, time, multiprocessing, sys, concurrent.futures";
 
 /// Keywords of full Python that the subset leaves out.
-const UNSUPPORTED_KEYWORDS: [&str; 14] = [
-    "class", "try", "except", "finally", "raise", "lambda", "yield", "async", "await", "from",
-    "del", "nonlocal", "match", "is",
+const UNSUPPORTED_KEYWORDS: [&str; 13] = [
+    "class", "try", "except", "finally", "raise", "lambda", "yield", "async", "await", "del",
+    "nonlocal", "match", "is",
 ];
 
 /// Parses a whole program.
@@ -171,7 +171,25 @@ impl Parser {
             return Ok(StmtKind::Global(self.names()?));
         }
         if self.eat_keyword("import") {
-            return Ok(StmtKind::Import(self.names()?));
+            let mut modules = vec![self.dotted_name()?];
+            while self.eat_op(",") {
+                modules.push(self.dotted_name()?);
+            }
+            self.refuse_as()?;
+            return Ok(StmtKind::Import(modules));
+        }
+        if self.eat_keyword("from") {
+            let module = self.dotted_name()?;
+            if !self.eat_keyword("import") {
+                return Err(self.error_here("expected 'import' after 'from module'"));
+            }
+            if self.is_op("*") {
+                return Err(
+                    self.error_here("'from … import *' is not supported: name what you import")
+                );
+            }
+            let names = self.names()?;
+            return Ok(StmtKind::ImportFrom(module, names));
         }
         if self.eat_keyword("assert") {
             let condition = self.expression()?;
@@ -190,12 +208,25 @@ impl Parser {
         while self.eat_op(",") {
             names.push(self.expect_name()?);
         }
-        if self.is_op(".") || self.is_keyword("as") {
-            return Err(
-                self.error_here("only plain 'import module' is supported (no 'as', no submodules)")
-            );
-        }
+        self.refuse_as()?;
         Ok(names)
+    }
+
+    /// `a` or `a.b.c`, as written.
+    fn dotted_name(&mut self) -> Result<String, SyntaxError> {
+        let mut name = self.expect_name()?;
+        while self.eat_op(".") {
+            name.push('.');
+            name += &self.expect_name()?;
+        }
+        Ok(name)
+    }
+
+    fn refuse_as(&self) -> Result<(), SyntaxError> {
+        if self.is_keyword("as") {
+            return Err(self.error_here("'import … as' is not supported: import the name itself"));
+        }
+        Ok(())
     }
 
     fn expression_statement(&mut self) -> Result<StmtKind, SyntaxError> {
@@ -342,11 +373,16 @@ impl Parser {
     fn with_statement(&mut self) -> Result<StmtKind, SyntaxError> {
         self.next();
         let context = self.expression()?;
-        if self.is_keyword("as") {
-            return Err(self.error_here("'with … as' is not supported: 'with lock:' only"));
+        let name = if self.eat_keyword("as") {
+            Some(self.expect_name()?)
+        } else {
+            None
+        };
+        if self.is_op(",") {
+            return Err(self.error_here("one context per 'with' here: nest them instead"));
         }
         let body = self.block()?;
-        Ok(StmtKind::With(context, body))
+        Ok(StmtKind::With(context, name, body))
     }
 
     // ---- expressions ----
@@ -712,9 +748,9 @@ fn check_target(target: &Expr) -> Result<(), SyntaxError> {
 }
 
 fn is_keyword(word: &str) -> bool {
-    const KEYWORDS: [&str; 21] = [
+    const KEYWORDS: [&str; 22] = [
         "def", "return", "global", "if", "elif", "else", "while", "for", "in", "with", "import",
-        "pass", "break", "continue", "and", "or", "not", "assert", "True", "False", "None",
+        "from", "pass", "break", "continue", "and", "or", "not", "assert", "True", "False", "None",
     ];
     KEYWORDS.contains(&word) || UNSUPPORTED_KEYWORDS.contains(&word)
 }

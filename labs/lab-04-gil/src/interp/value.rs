@@ -6,6 +6,7 @@
 //! can never corrupt them — they can only race at the Python level.
 
 use super::code::{Builtin, Code};
+use super::pools::{Executor, FutureObject};
 use super::runtime::{LockObject, ProcessObject, ThreadObject};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -37,12 +38,19 @@ pub enum Value {
     Builtin(Builtin),
     /// An imported module.
     Module(Module),
+    /// A function or class of a module, e.g. `Thread` after
+    /// `from threading import Thread`.
+    ModuleFunction(Module, &'static str),
     /// A `threading.Thread`.
     Thread(Arc<ThreadObject>),
     /// A `multiprocessing.Process`.
     Process(Arc<ProcessObject>),
     /// A `threading.Lock`.
     Lock(Arc<LockObject>),
+    /// A `ThreadPoolExecutor` or `ProcessPoolExecutor`.
+    Executor(Arc<Executor>),
+    /// A `concurrent.futures.Future`: a task's result, once there is one.
+    Future(Arc<FutureObject>),
 }
 
 /// The modules a program can import.
@@ -56,6 +64,10 @@ pub enum Module {
     Multiprocessing,
     /// `sys`.
     Sys,
+    /// `concurrent` (only for `import concurrent.futures`).
+    Concurrent,
+    /// `concurrent.futures`.
+    Futures,
 }
 
 impl Module {
@@ -66,8 +78,28 @@ impl Module {
             "time" => Module::Time,
             "multiprocessing" => Module::Multiprocessing,
             "sys" => Module::Sys,
+            "concurrent" => Module::Concurrent,
+            "concurrent.futures" => Module::Futures,
             _ => return None,
         })
+    }
+
+    /// The names the subset gives this module, for `from … import` and
+    /// attribute access (`sys.argv` is a value, the rest are functions).
+    pub fn exports(self) -> &'static [&'static str] {
+        match self {
+            Module::Threading => &["Thread", "Lock"],
+            Module::Time => &["sleep", "perf_counter", "monotonic", "time"],
+            Module::Multiprocessing => &["Process", "cpu_count"],
+            Module::Sys => &["argv", "setswitchinterval", "getswitchinterval"],
+            Module::Concurrent => &["futures"],
+            Module::Futures => &["ThreadPoolExecutor", "ProcessPoolExecutor"],
+        }
+    }
+
+    /// The name `name` as this module exports it (a `'static` string), if it does.
+    pub fn export(self, name: &str) -> Option<&'static str> {
+        self.exports().iter().copied().find(|e| *e == name)
     }
 
     /// Its Python name.
@@ -77,6 +109,8 @@ impl Module {
             Module::Time => "time",
             Module::Multiprocessing => "multiprocessing",
             Module::Sys => "sys",
+            Module::Concurrent => "concurrent",
+            Module::Futures => "concurrent.futures",
         }
     }
 }
@@ -97,6 +131,9 @@ impl Value {
             Value::Function(_) => "function",
             Value::Builtin(_) => "builtin_function",
             Value::Module(_) => "module",
+            Value::ModuleFunction(..) => "builtin_function",
+            Value::Executor(e) => e.type_name(),
+            Value::Future(_) => "Future",
             Value::Thread(_) => "Thread",
             Value::Process(_) => "Process",
             Value::Lock(_) => "lock",
@@ -206,6 +243,9 @@ impl fmt::Display for Value {
             Value::Thread(t) => write!(f, "<Thread({})>", t.name),
             Value::Process(p) => write!(f, "<Process({})>", p.name),
             Value::Lock(_) => write!(f, "<lock>"),
+            Value::ModuleFunction(m, name) => write!(f, "<built-in function {}.{name}>", m.name()),
+            Value::Executor(e) => write!(f, "<{} object>", e.type_name()),
+            Value::Future(_) => write!(f, "<Future>"),
         }
     }
 }

@@ -5,6 +5,8 @@
 use super::PyError;
 use super::ast::{BinOp, CmpOp};
 use super::code::{Builtin, Code, Instr};
+use super::pickle;
+use super::pools::{self, Executor, FutureObject, Work};
 use super::runtime::{
     LockObject, Output, ProcessObject, RunningChild, Runtime, Started, THREAD_STACK, ThreadObject,
 };
@@ -13,8 +15,9 @@ use super::value::{Module, Value, lock_list, range_len};
 use labkit::child::fork_child;
 use nix::sys::wait::WaitStatus;
 use std::cell::Cell;
-use std::io::Read;
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -242,6 +245,7 @@ impl Vm {
             let _ = match &started {
                 Value::Thread(t) => self.join_thread(t),
                 Value::Process(p) => self.join_process(p),
+                Value::Executor(pool) => self.shutdown(pool),
                 _ => Ok(Value::None),
             };
         }
@@ -574,6 +578,10 @@ impl Vm {
                 self.run(&code, args)
             }
             Value::Builtin(builtin) => self.call_builtin(builtin, args, keywords),
+            Value::ModuleFunction(module, name) => {
+                let (args, named) = split_keywords(args, keywords);
+                self.call_module(module, name, args, named)
+            }
             other => Err(type_error(format!(
                 "'{}' object is not callable",
                 other.type_name()
@@ -631,14 +639,18 @@ impl Vm {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .map_or(Value::None, Value::Int)),
-            (Value::Module(m), _) => Err(PyError::new(
-                "AttributeError",
-                format!(
-                    "module '{}' has no attribute '{name}' here (call its functions directly: {}.{name}(…))",
-                    m.name(),
-                    m.name()
-                ),
-            )),
+            (Value::Module(Module::Concurrent), "futures") => Ok(Value::Module(Module::Futures)),
+            (Value::Module(m), _) => match m.export(name) {
+                Some(export) => Ok(Value::ModuleFunction(*m, export)),
+                None => Err(PyError::new(
+                    "AttributeError",
+                    format!(
+                        "module '{}' has no attribute '{name}' here (it has: {})",
+                        m.name(),
+                        m.exports().join(", ")
+                    ),
+                )),
+            },
             _ => Err(PyError::new(
                 "AttributeError",
                 format!(
@@ -659,6 +671,9 @@ impl Vm {
         let (args, named) = split_keywords(args, keywords);
         if let Value::Module(module) = receiver {
             return self.call_module(module, name, args, named);
+        }
+        if let Value::Executor(pool) = &receiver {
+            return self.call_executor(pool, name, args, named);
         }
         if let Some((keyword, _)) = named.first() {
             return Err(type_error(format!(
@@ -687,7 +702,15 @@ impl Vm {
             }
             (Value::Process(p), "start") => arity(0).and_then(|_| self.start_process(p)),
             (Value::Process(p), "join") => arity(0).and_then(|_| self.join_process(p)),
-            (Value::Lock(lock), "acquire") => arity(0).map(|_| self.acquire(lock)),
+            (Value::Lock(lock), "acquire" | "__enter__") => arity(0).map(|_| self.acquire(lock)),
+            (Value::Lock(lock), "__exit__") => {
+                arity(0).and_then(|_| lock.release()).map(|_| Value::None)
+            }
+            (Value::Future(future), "result") => {
+                arity(0)?;
+                self.blocking(|| future.wait())
+            }
+            (Value::Future(future), "done") => arity(0).map(|_| Value::Bool(future.is_done())),
             (Value::Lock(lock), "release") => {
                 arity(0).and_then(|_| lock.release()).map(|_| Value::None)
             }
@@ -706,7 +729,7 @@ impl Vm {
             _ => Err(PyError::new(
                 "AttributeError",
                 format!(
-                    "'{}' object has no method '{name}' here (supported: Thread.start/join/is_alive, Process.start/join, Lock.acquire/release/locked, list.append/pop)",
+                    "'{}' object has no method '{name}' here (supported: Thread.start/join/is_alive, Process.start/join, Lock.acquire/release/locked, list.append/pop, executor.submit/map/shutdown, Future.result/done)",
                     receiver.type_name()
                 ),
             )),
@@ -754,6 +777,16 @@ impl Vm {
                 unexpected_keywords()?;
                 Ok(Value::Lock(Arc::new(LockObject::default())))
             }
+            (Module::Futures, "ThreadPoolExecutor" | "ProcessPoolExecutor") => {
+                let kind = if name == "ThreadPoolExecutor" {
+                    pools::Kind::Threads
+                } else {
+                    pools::Kind::Processes
+                };
+                let pool = Arc::new(Executor::new(kind, max_workers(kind, &args, named)?));
+                self.rt.register(Value::Executor(pool.clone()));
+                Ok(Value::Executor(pool))
+            }
             (Module::Time, "sleep") => {
                 unexpected_keywords()?;
                 let seconds = one_number("time.sleep", &args)?;
@@ -763,7 +796,7 @@ impl Vm {
                         "sleep length must be non-negative",
                     ));
                 }
-                self.blocking(|| std::thread::sleep(Duration::from_secs_f64(seconds)));
+                self.blocking(|| sleep_for(seconds));
                 Ok(Value::None)
             }
             (Module::Time, "perf_counter" | "monotonic") => Ok(Value::Float(perf_counter())),
@@ -800,7 +833,7 @@ impl Vm {
             _ => Err(PyError::new(
                 "AttributeError",
                 format!(
-                    "module '{}' has no function '{name}' here (supported: threading.Thread/Lock, multiprocessing.Process/cpu_count, time.sleep/perf_counter/monotonic/time, sys.argv/setswitchinterval/getswitchinterval)",
+                    "module '{}' has no function '{name}' here (supported: threading.Thread/Lock, multiprocessing.Process/cpu_count, time.sleep/perf_counter/monotonic/time, sys.argv/setswitchinterval/getswitchinterval, concurrent.futures.ThreadPoolExecutor/ProcessPoolExecutor)",
                     module.name()
                 ),
             )),
@@ -973,6 +1006,426 @@ impl Vm {
         }
         Value::Bool(true)
     }
+}
+
+// ANCHOR: pools
+impl Vm {
+    /// The methods of a `ThreadPoolExecutor` or `ProcessPoolExecutor`.
+    fn call_executor(
+        &mut self,
+        pool: &Arc<Executor>,
+        name: &str,
+        args: Vec<Value>,
+        named: Vec<(String, Value)>,
+    ) -> Result<Value, PyError> {
+        if pool.owner != self.rt.pid {
+            return Err(PyError::new(
+                "RuntimeError",
+                "a pool can only be used by the process that made it",
+            ));
+        }
+        match (name, args.as_slice()) {
+            ("submit", [function, rest @ ..]) if named.is_empty() => {
+                let future = self.submit(pool, function.clone(), rest.to_vec())?;
+                Ok(Value::Future(future))
+            }
+            ("map", [function, iterable]) if named.is_empty() => {
+                let futures = items_of(iterable.clone())?
+                    .into_iter()
+                    .map(|item| self.submit(pool, function.clone(), vec![item]))
+                    .collect::<Result<Vec<_>, _>>()?;
+                // Results in the order of the inputs, each waited for
+                // without the GIL, so that the workers can run.
+                let results = self.blocking(|| {
+                    futures
+                        .iter()
+                        .map(|f| f.wait())
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                Ok(Value::List(Arc::new(Mutex::new(results))))
+            }
+            ("shutdown", _) => {
+                if wants_wait(&args, &named)? {
+                    self.shutdown(pool)
+                } else {
+                    pool.close();
+                    Ok(Value::None)
+                }
+            }
+            ("__enter__", []) => Ok(Value::Executor(pool.clone())),
+            ("__exit__", []) => self.shutdown(pool),
+            _ => Err(type_error(format!(
+                "{}.{name}() was called wrongly here (supported: submit(f, *args), map(f, iterable), shutdown(wait=True), with … as)",
+                pool.type_name()
+            ))),
+        }
+    }
+
+    /// Queues one call of `function(*args)` and starts a worker if none is
+    /// free and the pool may have another.
+    fn submit(
+        &mut self,
+        pool: &Arc<Executor>,
+        function: Value,
+        args: Vec<Value>,
+    ) -> Result<Arc<FutureObject>, PyError> {
+        let work = match pool.kind {
+            pools::Kind::Threads => Work::Call(function, args),
+            pools::Kind::Processes => {
+                // As CPython pickles it: the function by name, the arguments by value.
+                let mut bytes = Vec::new();
+                pickle::encode(&function, &mut bytes)?;
+                pickle::encode(&Value::Tuple(args.into()), &mut bytes)?;
+                Work::Bytes(bytes)
+            }
+        };
+        let (future, start_one) = pool.submit(work)?;
+        if start_one {
+            match pool.kind {
+                pools::Kind::Threads => self.start_pool_thread(pool)?,
+                pools::Kind::Processes => self.start_pool_process(pool)?,
+            }
+        }
+        Ok(future)
+    }
+
+    /// `shutdown(wait=True)`: no new work; wait for the queued work, the
+    /// workers, and (for processes) reap them.
+    fn shutdown(&mut self, pool: &Arc<Executor>) -> Result<Value, PyError> {
+        if pool.owner != self.rt.pid {
+            return Ok(Value::None); // a forked child's copy: not its to end
+        }
+        pool.close();
+        let threads = std::mem::take(&mut *pool.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let children =
+            std::mem::take(&mut *pool.children.lock().unwrap_or_else(|p| p.into_inner()));
+        self.blocking(|| {
+            for thread in threads {
+                let _ = thread.join();
+            }
+            for child in children {
+                let _ = child.wait();
+            }
+        });
+        Ok(Value::None)
+    }
+
+    /// A thread pool's worker: an interpreter thread that takes the GIL for
+    /// each task it runs, and waits for the next one without it.
+    fn start_pool_thread(&mut self, pool: &Arc<Executor>) -> Result<(), PyError> {
+        let id = self.rt.new_thread_id();
+        let (rt, work) = (self.rt.clone(), pool.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("ThreadPoolExecutor-{id}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || Vm::new(rt, id).pool_thread(&work))
+            .map_err(|e| PyError::new("RuntimeError", format!("can't start new thread: {e}")))?;
+        pool.threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
+        Ok(())
+    }
+
+    fn pool_thread(mut self, pool: &Executor) {
+        while let Some(task) = pool.next_task() {
+            let Work::Call(function, args) = task.work else {
+                unreachable!("a thread pool queues calls")
+            };
+            self.enter();
+            let outcome = self.call(function, args, None);
+            self.leave();
+            task.future.set(outcome);
+        }
+    }
+
+    /// A process pool's worker: a forked child with its own interpreter,
+    /// which runs the tasks it reads from a pipe and writes back their
+    /// outcomes; in this process, a thread feeds it from the pool's queue.
+    fn start_pool_process(&mut self, pool: &Arc<Executor>) -> Result<(), PyError> {
+        let os_error = |e: nix::errno::Errno| PyError::new("OSError", format!("pipe: {e}"));
+        let (task_read, task_write) = nix::unistd::pipe().map_err(os_error)?;
+        let (result_read, result_write) = nix::unistd::pipe().map_err(os_error)?;
+        let parents_ends = [task_write.as_raw_fd(), result_read.as_raw_fd()];
+        let globals = self.rt.snapshot_globals();
+        // With captured output, a worker keeps what it prints and sends it
+        // back with each outcome; otherwise it writes where we write.
+        let captured = matches!(self.rt.output, Output::Capture(_));
+        let inherited = self.rt.output.clone();
+        let mut options = self.rt.options.clone();
+        options.timeline = false;
+        let program = self.rt.program.clone();
+        let child = fork_child(move || {
+            for fd in parents_ends {
+                let _ = nix::unistd::close(fd);
+            }
+            let output = if captured {
+                Output::Capture(Arc::default())
+            } else {
+                inherited
+            };
+            let rt = Arc::new(Runtime::new(program, options, output, Some(globals)));
+            Vm::new(rt, 1).pool_process(File::from(task_read), File::from(result_write))
+        })
+        .map_err(|e| PyError::new("OSError", format!("{e:#}")))?;
+        let pid = child.pid();
+        pool.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child);
+        let (work, output) = (pool.clone(), self.rt.output.clone());
+        let feeder = std::thread::Builder::new()
+            .name(format!("ProcessPoolExecutor-feeder-{pid}"))
+            .spawn(move || {
+                feed_worker(
+                    &work,
+                    File::from(task_write),
+                    File::from(result_read),
+                    pid,
+                    &output,
+                )
+            })
+            .map_err(|e| PyError::new("RuntimeError", format!("can't start new thread: {e}")))?;
+        pool.threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(feeder);
+        Ok(())
+    }
+
+    /// The loop of a process pool's worker process; returns its exit code.
+    fn pool_process(mut self, mut tasks: File, mut results: File) -> i32 {
+        self.enter();
+        while let Ok(Some(frame)) = read_frame(&mut tasks) {
+            let outcome = self.run_task(&frame);
+            let printed = match &self.rt.output {
+                Output::Capture(buffer) => {
+                    std::mem::take(&mut *buffer.lock().unwrap_or_else(|p| p.into_inner()))
+                }
+                Output::Fd(_) => Vec::new(),
+            };
+            let reply = [
+                (printed.len() as u64).to_le_bytes().to_vec(),
+                printed,
+                pickle::encode_outcome(&outcome),
+            ]
+            .concat();
+            if write_frame(&mut results, &reply).is_err() {
+                break;
+            }
+        }
+        self.join_all();
+        self.leave();
+        0
+    }
+
+    /// Runs one task a worker process read: the function, found by name in
+    /// this copy of the module as CPython's unpickling does, on its arguments.
+    fn run_task(&mut self, frame: &[u8]) -> Result<Value, PyError> {
+        let mut bytes = frame;
+        let function = pickle::decode(&mut bytes, &|name| self.module_function(name))?;
+        let args = match pickle::decode(&mut bytes, &|name| self.module_function(name))? {
+            Value::Tuple(args) => args.to_vec(),
+            other => vec![other],
+        };
+        self.call(function, args, None)
+    }
+
+    /// The module-level function called `name`.
+    fn module_function(&self, name: &str) -> Result<Value, PyError> {
+        let slot = self.rt.program.globals.iter().position(|g| g == name);
+        let value = slot.map(|i| {
+            self.rt.globals[i]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        });
+        match value {
+            Some(function @ Value::Function(_)) => Ok(function),
+            _ => Err(PyError::new(
+                "AttributeError",
+                format!("Can't get attribute '{name}' on <module '__main__'>"),
+            )),
+        }
+    }
+}
+// ANCHOR_END: pools
+
+/// Feeds one worker process from the pool's queue: sends each task, waits
+/// for its outcome, hands it to the task's future; at the end, tells the
+/// worker to stop. A worker that dies breaks the pool, as in CPython.
+fn feed_worker(
+    pool: &Executor,
+    mut to_worker: File,
+    mut from_worker: File,
+    pid: nix::unistd::Pid,
+    output: &Output,
+) {
+    while let Some(task) = pool.next_task() {
+        let Work::Bytes(bytes) = task.work else {
+            unreachable!("a process pool queues bytes")
+        };
+        let reply =
+            write_frame(&mut to_worker, &bytes).and_then(|_| read_reply(&mut from_worker, pid));
+        match reply {
+            Ok(reply) => {
+                let (printed, outcome) = split_reply(&reply);
+                output.write(printed);
+                task.future.set(pickle::decode_outcome(outcome));
+            }
+            Err(_) => {
+                let broken = PyError::new(
+                    "BrokenProcessPool",
+                    "A process in the process pool was terminated abruptly while the future was running or pending.",
+                );
+                task.future.set(Err(broken.clone()));
+                pool.break_with(broken);
+                return;
+            }
+        }
+    }
+    let _ = write_frame(&mut to_worker, &[]); // an empty frame: stop
+}
+
+/// A reply's printed output and the outcome's bytes.
+fn split_reply(reply: &[u8]) -> (&[u8], &[u8]) {
+    let len = reply
+        .get(..8)
+        .map_or(0, |b| {
+            u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize
+        })
+        .min(reply.len().saturating_sub(8));
+    (&reply[8..8 + len], &reply[8 + len..])
+}
+
+/// Writes one frame: its length, then its bytes. An empty frame means "stop".
+fn write_frame(to: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    to.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    to.write_all(bytes)
+}
+
+/// Reads one frame; `None` for the empty "stop" frame or end of file.
+fn read_frame(from: &mut File) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 8];
+    if from.read_exact(&mut len).is_err() {
+        return Ok(None);
+    }
+    let len = u64::from_le_bytes(len) as usize;
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; len];
+    from.read_exact(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Reads a worker's reply, giving up if the worker process has ended: a
+/// copy of the pipe's write end may live on in another forked child, so
+/// end-of-file alone cannot be trusted to come.
+fn read_reply(from: &mut File, pid: nix::unistd::Pid) -> std::io::Result<Vec<u8>> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let worker = labkit::child::Child::watch(pid);
+    loop {
+        let mut fds = [PollFd::new(from.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0);
+        if ready > 0 {
+            return match read_frame(from)? {
+                Some(reply) => Ok(reply),
+                None => Err(std::io::Error::other("the worker stopped")),
+            };
+        }
+        if worker.has_ended() {
+            return Err(std::io::Error::other("the worker process ended"));
+        }
+    }
+}
+
+/// The items of a range, tuple, list or string, as `for` would see them.
+fn items_of(iterable: Value) -> Result<Vec<Value>, PyError> {
+    let mut iter = Iter::of(iterable)?;
+    let mut items = Vec::new();
+    loop {
+        match &mut iter {
+            Iter::Range { next, stop, step } => {
+                let more = if *step > 0 {
+                    *next < *stop
+                } else {
+                    *next > *stop
+                };
+                if !more {
+                    return Ok(items);
+                }
+                items.push(Value::Int(*next));
+                *next = next.wrapping_add(*step);
+            }
+            Iter::Items { items: all, next } => {
+                let Some(item) = all.get(*next) else {
+                    return Ok(items);
+                };
+                items.push(item.clone());
+                *next += 1;
+            }
+        }
+    }
+}
+
+/// `shutdown(wait=…)`'s argument (positional or named; `True` by default).
+fn wants_wait(args: &[Value], named: &[(String, Value)]) -> Result<bool, PyError> {
+    match (args, named) {
+        ([], []) => Ok(true),
+        ([wait], []) => Ok(wait.truthy()),
+        ([], [(name, wait)]) if name == "wait" => Ok(wait.truthy()),
+        _ => Err(type_error(
+            "shutdown() takes wait=True or wait=False".to_string(),
+        )),
+    }
+}
+
+/// A pool's size: `max_workers` (positional or named), or CPython's default.
+fn max_workers(
+    kind: pools::Kind,
+    args: &[Value],
+    named: Vec<(String, Value)>,
+) -> Result<usize, PyError> {
+    let given = match (args, named.as_slice()) {
+        ([], []) => None,
+        ([n], []) => Some(n.clone()),
+        ([], [(name, n)]) if name == "max_workers" => Some(n.clone()),
+        _ => return Err(type_error("an executor takes max_workers only".to_string())),
+    };
+    let cores = labkit::machine::logical_cores();
+    match given {
+        None | Some(Value::None) => Ok(match kind {
+            pools::Kind::Threads => pools::default_thread_workers(cores),
+            pools::Kind::Processes => cores,
+        }),
+        Some(Value::Int(n)) if n > 0 => Ok(n as usize),
+        Some(Value::Int(_)) => Err(PyError::new(
+            "ValueError",
+            "max_workers must be greater than 0",
+        )),
+        Some(other) => Err(type_error(format!(
+            "max_workers must be an int, not {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// Sleeps until `seconds` from now, in the kernel even when that is now:
+/// CPython's `time.sleep` calls `clock_nanosleep` with an absolute deadline
+/// for any length, zero included, so a `sleep(0)` is a real blocking call
+/// (around which the GIL is dropped) and not a no-op.
+fn sleep_for(seconds: f64) {
+    use nix::time::{ClockId, ClockNanosleepFlags, clock_gettime, clock_nanosleep};
+    let clock = ClockId::CLOCK_MONOTONIC;
+    let Ok(now) = clock_gettime(clock) else {
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        return;
+    };
+    let deadline = now + nix::sys::time::TimeSpec::from_duration(Duration::from_secs_f64(seconds));
+    while let Err(nix::errno::Errno::EINTR) =
+        clock_nanosleep(clock, ClockNanosleepFlags::TIMER_ABSTIME, &deadline)
+    {}
 }
 
 /// Separates keyword arguments (named by the tuple `keywords`) from positional ones.
@@ -1368,6 +1821,11 @@ fn builtin_function(builtin: Builtin, args: &[Value]) -> Result<Value, PyError> 
                 return Err(PyError::new("ValueError", "range() arg 3 must not be zero"));
             }
             Ok(Value::Range(Arc::new((start, stop, step))))
+        }
+        (Builtin::List, []) => Ok(Value::List(Arc::new(Mutex::new(Vec::new())))),
+        (Builtin::List, [iterable]) => {
+            let items = items_of(iterable.clone())?;
+            Ok(Value::List(Arc::new(Mutex::new(items))))
         }
         (Builtin::Len, [value]) => match value {
             Value::Str(s) => Ok(Value::Int(s.chars().count() as i64)),
