@@ -74,20 +74,137 @@ fn the_freshness_check_notices_a_changed_source() {
     assert_ne!(source_hash(copy.path()).unwrap(), same);
 }
 
+/// The settings a measured package must get in `[profile.dev.package.*]`:
+/// what `cargo build --release` would use.
+const RELEASE_LIKE: [(&str, toml::Value); 3] = [
+    ("opt-level", toml::Value::Integer(3)),
+    ("debug-assertions", toml::Value::Boolean(false)),
+    ("overflow-checks", toml::Value::Boolean(false)),
+];
+
+/// The packages (by name) that `profile.dev.package` leaves compiled unlike
+/// a release build: workspace members need an entry of their own, other
+/// packages are covered by `"*"` unless an entry of their own says otherwise.
+fn not_release_like(manifest: &toml::Table, packages: &[(String, bool)]) -> Vec<String> {
+    let overrides = manifest
+        .get("profile")
+        .and_then(|p| p.get("dev"))
+        .and_then(|d| d.get("package"))
+        .and_then(|p| p.as_table())
+        .cloned()
+        .unwrap_or_default();
+    let release_like = |entry: Option<&toml::Value>| {
+        RELEASE_LIKE
+            .iter()
+            .all(|(key, want)| entry.and_then(|e| e.get(key)) == Some(want))
+    };
+    packages
+        .iter()
+        .filter(|(name, member)| {
+            let own = overrides.get(name);
+            let covered = match (own, member) {
+                (Some(_), _) => release_like(own),
+                (None, true) => false,
+                (None, false) => release_like(overrides.get("*")),
+            };
+            !covered
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Every package a lab links, from `cargo metadata`: (name, workspace member).
+fn packages_labs_link() -> Vec<(String, bool)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only this machine's platform: other platforms' crates need not even be
+    // downloaded to say what a lab links here.
+    let rustc = std::process::Command::new("rustc").arg("-vV").output().unwrap();
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host");
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--filter-platform", &host])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let members: Vec<&str> = metadata["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    let nodes = metadata["resolve"]["nodes"].as_array().unwrap();
+    let name_of = |id: &str| {
+        metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let lab_ids: Vec<&str> = members
+        .iter()
+        .copied()
+        .filter(|id| name_of(id).starts_with("lab-"))
+        .collect();
+    // Walk the normal (not build, not dev) dependencies from every lab.
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = lab_ids.iter().map(|s| s.to_string()).collect();
+    while let Some(id) = todo.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        let node = nodes.iter().find(|n| n["id"] == id.as_str()).unwrap();
+        for dep in node["deps"].as_array().unwrap() {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"].is_null());
+            if normal {
+                todo.push(dep["pkg"].as_str().unwrap().to_string());
+            }
+        }
+        seen.push(id);
+    }
+    assert!(seen.len() > lab_ids.len(), "the labs depend on something");
+    seen.iter()
+        .map(|id| (name_of(id), members.contains(&id.as_str())))
+        .collect()
+}
+
 #[test]
-fn every_lab_is_optimised_even_in_the_dev_profile() {
+fn every_crate_a_lab_runs_is_compiled_like_a_release_build() {
     let manifest: toml::Table =
         toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
-    let packages = &manifest["profile"]["dev"]["package"];
-    for name in labs().iter().map(|l| l.id.as_str()).chain(["labkit"]) {
-        let level = packages
-            .get(name)
-            .and_then(|p| p.get("opt-level"))
-            .and_then(|l| l.as_integer());
-        assert_eq!(
-            level,
-            Some(3),
-            "Cargo.toml needs [profile.dev.package.{name}] opt-level = 3"
+    let packages = packages_labs_link();
+    for expected in ["serde_json", "postcard", "crossbeam-channel", "rayon", "labkit", "lab-01"] {
+        assert!(
+            packages.iter().any(|(name, _)| name == expected),
+            "{expected} is not among the packages the labs link: {packages:?}"
         );
     }
+    let missing = not_release_like(&manifest, &packages);
+    assert!(
+        missing.is_empty(),
+        "Cargo.toml must compile these as a release build would ([profile.dev.package.NAME] or \"*\": opt-level 3, no debug assertions, no overflow checks): {missing:?}"
+    );
+}
+
+#[test]
+fn the_profile_check_fails_on_an_unoptimised_dependency_or_lab() {
+    // It must be able to fail: without "*", serde_json is unoptimised; a lab
+    // entry with debug assertions on is not release-like either.
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let mut manifest: toml::Table = toml::from_str(&text).unwrap();
+    let packages = vec![("serde_json".to_string(), false), ("lab-01".to_string(), true)];
+    assert!(not_release_like(&manifest, &packages).is_empty());
+    let overrides = manifest["profile"]["dev"]["package"].as_table_mut().unwrap();
+    overrides.remove("*");
+    overrides["lab-01"]["debug-assertions"] = toml::Value::Boolean(true);
+    assert_eq!(not_release_like(&manifest, &packages), ["serde_json", "lab-01"]);
 }

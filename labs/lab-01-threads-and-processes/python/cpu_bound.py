@@ -15,6 +15,7 @@ import threading
 import rounds
 
 
+# ANCHOR: variants
 def task(n):
     """Pure Python arithmetic: the interpreter holds the GIL for all of it."""
     total = 0
@@ -47,6 +48,8 @@ def in_processes(workers, n):
         if process.exitcode != 0:
             raise SystemExit(f"a worker process failed with exit code {process.exitcode}")
 
+
+# ANCHOR_END: variants
 
 VARIANTS = {"sequential": sequential, "threads": in_threads, "processes": in_processes}
 

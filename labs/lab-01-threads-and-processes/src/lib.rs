@@ -177,7 +177,7 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-// ANCHOR: stack_slots
+// ANCHOR: black_box
 /// The same sum, hidden from the optimiser with `std::hint::black_box`
 /// instead of `opaque`: each addition stores `i` on the stack and loads it back.
 pub fn sum_task_black_box(n: u64) -> u64 {
@@ -187,6 +187,7 @@ pub fn sum_task_black_box(n: u64) -> u64 {
     }
     total
 }
+// ANCHOR_END: black_box
 
 /// Threads against processes on the same two loops, interleaved: with
 /// `black_box` (a private stack slot written every iteration) and with
@@ -231,7 +232,6 @@ pub fn stack_slots(ctx: &Context) -> Result<Measured> {
     );
     Ok(m)
 }
-// ANCHOR_END: stack_slots
 
 // ANCHOR: isolation
 /// A thread adds 1 to the parent's counter: the parent sees it, because a
@@ -476,7 +476,6 @@ pub fn python_cpu(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-// ANCHOR: claims
 /// The lab: its experiments and the claims each one checks.
 pub fn lab() -> Lab {
     Lab {
@@ -576,4 +575,3 @@ pub fn lab() -> Lab {
         ],
     }
 }
-// ANCHOR_END: claims

@@ -43,9 +43,20 @@ pub fn spawn_and_join_scoped_thread() {
 }
 
 /// Hands an empty task to rayon's pool, whose threads already exist, and
-/// waits for it: no thread is created, one is woken.
+/// waits for it: no thread is created, but one is woken to run it, and this
+/// one is woken when it is done.
 pub fn run_rayon_task() {
     rayon::scope(|scope| scope.spawn(|_| {}));
+}
+
+/// Hands `count` empty tasks to rayon's pool at once and waits for them
+/// all: the pool's threads take task after task without sleeping between.
+pub fn run_rayon_tasks(count: usize) {
+    rayon::scope(|scope| {
+        for _ in 0..count {
+            scope.spawn(|_| {});
+        }
+    });
 }
 
 /// Forks a child that exits at once, and waits for it (`fork` + `waitpid`).
@@ -70,11 +81,13 @@ pub fn start_program(program: &Path) -> Result<()> {
 // ANCHOR_END: create
 
 /// One way of starting work: its name, its metric's name, how many of them
-/// one timed sample runs, and what it does.
+/// one timed sample runs (`batch` calls of `run`, each starting `each`),
+/// and what it does.
 struct Operation<'a> {
     name: &'static str,
     key: &'static str,
     batch: usize,
+    each: usize,
     run: Box<dyn FnMut() -> Result<()> + 'a>,
 }
 
@@ -88,19 +101,39 @@ impl<'a> Operation<'a> {
             name,
             key,
             batch,
+            each: 1,
             run: Box::new(run),
         }
     }
+
+    /// Each call of `run` starts `each` of them.
+    fn each_call_starts(mut self, each: usize) -> Self {
+        self.each = each;
+        self
+    }
+
+    /// How many are started in one timed sample.
+    fn per_sample(&self) -> usize {
+        self.batch * self.each
+    }
 }
+
+/// Tasks handed to the pool at once, in the batched rayon operation.
+const RAYON_BATCH: usize = 1000;
 
 /// The operations timed by [`creation`]: every way of starting concurrent
 /// work, cheapest first. `program` is this lab's own binary, when known.
 fn operations(program: Option<&Path>) -> Vec<Operation<'_>> {
     let mut list = vec![
-        Operation::new(("rayon task", "rayon_task_s"), 1000, || {
+        Operation::new(("rayon task, alone, waited for", "rayon_task_s"), 1000, || {
             run_rayon_task();
             Ok(())
         }),
+        Operation::new(("rayon task, 1000 at once", "rayon_batch_s"), 5, || {
+            run_rayon_tasks(RAYON_BATCH);
+            Ok(())
+        })
+        .each_call_starts(RAYON_BATCH),
         Operation::new(("scoped thread", "scoped_thread_s"), 200, || {
             spawn_and_join_scoped_thread();
             Ok(())
@@ -136,7 +169,7 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
     let mut operations = operations(ctx.program);
     let batches: Vec<(&str, &str, usize)> = operations
         .iter()
-        .map(|o| (o.name, o.key, o.batch))
+        .map(|o| (o.name, o.key, o.per_sample()))
         .collect();
     let mut variants: Vec<Variant> = operations
         .iter_mut()
@@ -180,9 +213,15 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
     )
     .summary(
         "thread_vs_rayon",
-        "thread ÷ rayon task",
+        "thread ÷ rayon task alone, waited for",
         Unit::Times,
-        ratio("thread", "rayon task"),
+        ratio("thread", "rayon task, alone, waited for"),
+    )
+    .summary(
+        "thread_vs_rayon_batch",
+        "thread ÷ rayon task among 1000",
+        Unit::Times,
+        ratio("thread", "rayon task, 1000 at once"),
     );
     if let Some(cpython) = &cpython {
         record_python(&mut m, &cpython.times(times.rounds()));
@@ -191,7 +230,6 @@ pub fn creation(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-// ANCHOR: idle_threads
 /// Threads that have started and now wait, doing nothing, until released.
 pub struct IdleThreads {
     release: Arc<Barrier>,
@@ -245,6 +283,7 @@ impl IdleThreads {
     }
 }
 
+// ANCHOR: idle_threads
 /// What `count` idle threads add to this process, per thread: resident bytes
 /// (memory really used) and reserved bytes (address space set aside, mostly
 /// the stack: 2 MiB each by default, touched only as deep as it is used).
@@ -290,6 +329,7 @@ pub fn idle_child_memory() -> Result<procfs::Memory> {
     child.wait_success()?;
     memory
 }
+// ANCHOR_END: idle_processes
 
 /// A freshly started program (this lab's binary in child mode), idle: it
 /// prints "ready" and waits for end-of-file on its stdin. Returns its memory.
@@ -316,7 +356,6 @@ pub fn idle_program_memory(program: &Path) -> Result<procfs::Memory> {
     ensure!(status.success(), "{} failed: {status}", program.display());
     memory
 }
-// ANCHOR_END: idle_processes
 
 /// The experiment: an idle thread, an idle forked child, an idle new program.
 pub fn memory(ctx: &Context) -> Result<Measured> {
@@ -414,7 +453,6 @@ pub fn memory(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-// ANCHOR: cow
 /// What a forked child measured about itself while writing into memory it
 /// inherited.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -429,6 +467,7 @@ pub struct CowReport {
     pub seconds: f64,
 }
 
+// ANCHOR: cow
 /// Writes one byte into every `step`-th page of `memory`: a write anywhere
 /// in a page makes the whole page the writer's own.
 pub fn write_pages(memory: &mut [u8], step: usize) {
@@ -437,22 +476,29 @@ pub fn write_pages(memory: &mut [u8], step: usize) {
     }
 }
 
+/// Run in a forked child: its own private memory and PSS before and after
+/// writing into every `step`-th page of the buffer it inherited (none when
+/// `step` is 0), and the writing time in nanoseconds.
+fn measure_own_writes(buffer: &mut Mapping, step: usize) -> Result<[u64; 4]> {
+    let before = procfs::memory(None)?;
+    let start = Instant::now();
+    if step > 0 {
+        write_pages(buffer.as_mut_slice(), step);
+    }
+    let nanos = start.elapsed().as_nanos() as u64;
+    let after = procfs::memory(None)?;
+    Ok([before.private, after.private, after.pss, nanos])
+}
+// ANCHOR_END: cow
+
 /// Forks a child that writes into the fraction `1 / step` of `buffer`'s
 /// pages (none when `step` is 0) and reports its own memory before and after.
 pub fn child_writes(buffer: &mut Mapping, step: usize) -> Result<CowReport> {
     let (reader, writer) = pipe().context("pipe failed")?;
     let child = fork_child(move || {
-        let mut report = || -> Result<[u64; 4]> {
-            let before = procfs::memory(None)?;
-            let start = Instant::now();
-            if step > 0 {
-                write_pages(buffer.as_mut_slice(), step);
-            }
-            let nanos = start.elapsed().as_nanos() as u64;
-            let after = procfs::memory(None)?;
-            Ok([before.private, after.private, after.pss, nanos])
+        let Ok(values) = measure_own_writes(buffer, step) else {
+            return 1;
         };
-        let Ok(values) = report() else { return 1 };
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         i32::from(File::from(writer).write_all(&bytes).is_err())
     })?;
@@ -469,14 +515,11 @@ pub fn child_writes(buffer: &mut Mapping, step: usize) -> Result<CowReport> {
         seconds: value(3) as f64 * 1e-9,
     })
 }
-// ANCHOR_END: cow
 
-// ANCHOR: fork_cost
 /// Forks `count` children one after another, each exiting at once.
 pub fn fork_many(count: usize) -> Result<()> {
     (0..count).try_for_each(|_| fork_and_wait())
 }
-// ANCHOR_END: fork_cost
 
 /// The copy-on-write experiment: a parent fills a buffer, then children write
 /// none, a quarter, or all of its pages; and `fork` is timed with the buffer
@@ -730,7 +773,6 @@ fn record_python(m: &mut Measured, times: &Interleaved) {
     );
 }
 
-// ANCHOR: claims
 /// The lab: its options, its experiments and the claims each one checks.
 pub fn lab() -> Lab {
     Lab {
@@ -754,9 +796,9 @@ pub fn lab() -> Lab {
                         "Creating a process (fork + waitpid) costs at least {threshold} creating a thread (spawn + join)."),
                     Claim::new("program-vs-fork", "program_vs_fork", Check::AtLeast(2.0),
                         "Starting a new program costs at least {threshold} forking this small process: exec loads a program and its libraries; fork copies page tables."),
-                    Claim::new("pool-vs-thread", "thread_vs_rayon", Check::AtLeast(3.0),
-                        "Creating a thread for a task costs at least {threshold} handing the task to a warm pool."),
-                    Claim::new("py-fork-vs-thread", "python_fork_vs_thread", Check::AtLeast(15.0),
+                    Claim::new("pool-vs-thread", "thread_vs_rayon_batch", Check::AtLeast(30.0),
+                        "Creating a thread for a task costs at least {threshold} handing it to a warm pool along with many others: the pool's threads already exist and take task after task."),
+                    Claim::new("py-fork-vs-thread", "python_fork_vs_thread", Check::AtLeast(10.0),
                         "In CPython, starting and joining a Process (fork) costs at least {threshold} a Thread.")
                         .needs_python(),
                     Claim::new("py-spawn-vs-fork", "python_spawn_vs_fork", Check::AtLeast(15.0),
@@ -800,4 +842,3 @@ pub fn lab() -> Lab {
         ],
     }
 }
-// ANCHOR_END: claims

@@ -54,7 +54,14 @@ fn json_holds_the_experiments_claims_and_chart_hints() {
         "--json",
         path.to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", text(&output));
+    // 0: every claim held; 1: one failed — the verdicts are `cargo xtask
+    // verify`'s business, and a machine busy with other tests can fail them.
+    // Anything else is an error.
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        text(&output)
+    );
     let results = labkit::results::LabResults::load(&path).unwrap();
     let scale = results.experiment("scale").unwrap();
     let points = scale

@@ -39,6 +39,7 @@ def ping(send, receive, count):
     return seconds / count
 
 
+# ANCHOR: queues
 def threads_queue(count):
     inbox, outbox = queue.Queue(), queue.Queue()
     echo = threading.Thread(target=echo_queue, args=(inbox, outbox))
@@ -58,6 +59,7 @@ def processes_queue(count):
     inbox.put(None)
     echo.join()
     return seconds
+# ANCHOR_END: queues
 
 
 def processes_pipe(count):

@@ -65,7 +65,7 @@ pub fn two_cpus() -> (Option<usize>, Option<usize>) {
 }
 // ANCHOR_END: pin
 
-// ANCHOR: thread_round_trips
+// ANCHOR: std_channel
 /// `count` round trips through two std channels: the main thread sends a
 /// number, the echo thread sends it back plus one. Returns the last number.
 pub fn std_channel_round_trips(count: u64) -> u64 {
@@ -91,6 +91,7 @@ pub fn std_channel_round_trips(count: u64) -> u64 {
         value
     })
 }
+// ANCHOR_END: std_channel
 
 /// The same through crossbeam's channels (bounded, capacity 1).
 pub fn crossbeam_round_trips(count: u64) -> u64 {
@@ -168,7 +169,6 @@ pub fn atomic_round_trips_on(
         main
     })
 }
-// ANCHOR_END: thread_round_trips
 
 // ANCHOR: atomic_protocol
 /// The main side of the atomic ping-pong: make the number odd (the echo's
@@ -192,7 +192,7 @@ fn pong(ball: &AtomicU64, count: u64) -> Result<()> {
 
 // ANCHOR_END: atomic_protocol
 
-// ANCHOR: process_round_trips
+// ANCHOR: pipe
 /// The echo side of a byte-stream round trip: `count` times, read 8 bytes
 /// and send back the number plus one.
 ///
@@ -239,6 +239,7 @@ pub fn pipe_round_trips(count: u64) -> Result<u64> {
     child.wait_success()?;
     Ok(value)
 }
+// ANCHOR_END: pipe
 
 /// The same through a Unix domain socket pair (one socket carries both ways).
 pub fn socket_round_trips(count: u64) -> Result<u64> {
@@ -253,6 +254,7 @@ pub fn socket_round_trips(count: u64) -> Result<u64> {
     Ok(value)
 }
 
+// ANCHOR: shared_memory
 /// The atomic ping-pong between processes: the number lives in a shared
 /// anonymous mapping that the forked child inherits — the same memory, not a
 /// copy, so the child's stores are the parent's loads.
@@ -278,7 +280,7 @@ pub fn atomic_in(memory: &Mapping) -> &AtomicU64 {
     // through atomics while shared.
     unsafe { &*memory.as_ptr().cast::<AtomicU64>() }
 }
-// ANCHOR_END: process_round_trips
+// ANCHOR_END: shared_memory
 
 /// The round-trip mechanisms, in the order the table shows them: name, key,
 /// and how many times `--round-trips` one sample makes. The pinned spinning
@@ -313,7 +315,6 @@ pub fn round_trips(key: &str, count: u64) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: latency
 /// Round-trip latency of a small message through each mechanism, interleaved.
 /// A sample is many round trips, including starting the partner (a thread or
 /// a fork); the counts make that start a small part of each sample.
@@ -379,7 +380,6 @@ pub fn latency(ctx: &Context) -> Result<Measured> {
     );
     Ok(m)
 }
-// ANCHOR_END: latency
 
 // ANCHOR: checksum
 /// What every receiver does with a message: reads all of it. A receiver that
@@ -713,7 +713,6 @@ const MOVE_ONLY: &str = "move only, not read (threads)";
 /// Largest message the serializing methods encode.
 const SERIALIZE_MAX: usize = 4 << 20;
 
-// ANCHOR: throughput
 /// Throughput of large messages, by size and method, interleaved.
 pub fn throughput(ctx: &Context) -> Result<Measured> {
     let max = (ctx.option("max-size-mib") as usize) << 20;
@@ -791,7 +790,6 @@ pub fn throughput(ctx: &Context) -> Result<Measured> {
     }
     Ok(m)
 }
-// ANCHOR_END: throughput
 
 /// Each method's bytes per second at each size, as points of its line; the
 /// moves without reading as seconds per move.
@@ -849,7 +847,6 @@ fn per_message_ratio(
     labkit::stats::Summary::of(&ratios).expect("every round produced a time")
 }
 
-// ANCHOR: python
 /// CPython's round trips: `queue.Queue` between threads, and
 /// `multiprocessing.Queue` and `Pipe` between processes (fork start method).
 /// One run of `round_trip.py` per round.
@@ -889,9 +886,7 @@ pub fn python_round_trips(ctx: &Context) -> Result<Measured> {
     );
     Ok(m)
 }
-// ANCHOR_END: python
 
-// ANCHOR: claims
 /// The lab: its options, its experiments and the claims each one checks.
 pub fn lab() -> Lab {
     Lab {
@@ -951,4 +946,3 @@ pub fn lab() -> Lab {
         ],
     }
 }
-// ANCHOR_END: claims

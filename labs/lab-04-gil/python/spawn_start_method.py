@@ -11,10 +11,20 @@ program the same way, is the default on Linux from CPython 3.14.)
 
 import json
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import runpy
 import sys
 import tempfile
+
+
+def stop_resource_tracker():
+    """spawn starts a helper process, the resource tracker, which would end
+    a moment *after* this script: an orphan. Stop it and wait for it."""
+    tracker = getattr(multiprocessing.resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def main():
@@ -33,6 +43,7 @@ def main():
         finally:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
+            stop_resource_tracker()
         out.seek(0)
         err.seek(0)
         printed, errors = out.read().decode(), err.read().decode()

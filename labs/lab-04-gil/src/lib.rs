@@ -692,7 +692,6 @@ fn record_spawn(m: &mut Measured, python: &labkit::python::Python, ctx: &Context
     Ok(())
 }
 
-// ANCHOR: one_core
 /// "Multiprocessing does not work without extra processors": pinned to one
 /// core, two processes still run and give the right answer — just no faster.
 pub fn one_core(ctx: &Context) -> Result<Measured> {
@@ -705,9 +704,11 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
         check_sums(&report.output, n, 2) // a wrong sum is an error, not a result
     };
     let cpython = cpython_side_by_side(ctx, "cpu_bound.py", &["sequential", "processes"], &size);
+    // ANCHOR: pin_one_core
     // Threads and processes started from here on inherit the pinning.
     let first = *allowed_cpus().first().context("no CPU may be used")?;
     let _pinned = try_pin_to(first)?;
+    // ANCHOR_END: pin_one_core
     let mut variants = vec![
         Variant::new("sequential", || run("sequential")),
         Variant::new("processes", || run("processes")),
@@ -740,7 +741,6 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
     }
     Ok(m)
 }
-// ANCHOR_END: one_core
 
 /// Runs a program with a timeline; returns the report and the SVG of its
 /// first `window` seconds.
@@ -845,7 +845,6 @@ pub fn timelines(_ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-// ANCHOR: claims
 /// The lab: its experiments and the claims each one checks.
 pub fn lab() -> Lab {
     Lab {
@@ -854,6 +853,48 @@ pub fn lab() -> Lab {
         source_dir: env!("CARGO_MANIFEST_DIR"),
         options: vec![],
         experiments: vec![
+            Experiment {
+                name: "seeds",
+                title: "The articles' examples, in their form, in both interpreters",
+                run: seeds,
+                claims: vec![
+                    Claim::demonstration("seeds-same-output", "same_output", Check::Observed,
+                        "Each of our programs shaped like the articles' examples prints the same text in our interpreter as in CPython (in any order: concurrent prints interleave).")
+                        .needs_python(),
+                    Claim::demonstration("seed-threads-wait", "threads_in_sleeps", Check::AtMost(1.25),
+                        "Two threads that each sleep 2 s finish in about one sleep (at most {threshold} of 2 s), in our interpreter…"),
+                    Claim::demonstration("py-seed-threads-wait", "py_threads_in_sleeps", Check::AtMost(1.25),
+                        "… and in CPython (at most {threshold} of 2 s).")
+                        .needs_python(),
+                    Claim::demonstration("seed-thread-pool", "thread_pool_in_sleeps", Check::AtMost(1.25),
+                        "A default ThreadPoolExecutor runs five 1 s sleeps in about one second (at most {threshold} of 1 s), in our interpreter…"),
+                    Claim::demonstration("py-seed-thread-pool", "py_thread_pool_in_sleeps", Check::AtMost(1.25),
+                        "… and in CPython (at most {threshold} of 1 s).")
+                        .needs_python(),
+                    Claim::new("seed-pool-vs-loop", "pool_vs_loop", Check::AtLeast(10.0),
+                        "Squaring five numbers in a ProcessPoolExecutor takes at least {threshold} as long as a plain loop, in our interpreter…"),
+                    Claim::new("py-seed-pool-vs-loop", "py_pool_vs_loop", Check::AtLeast(10.0),
+                        "… and in CPython (at least {threshold}): for work this small, starting workers and sending the numbers costs far more than the work.")
+                        .needs_python(),
+                    Claim::demonstration("spawn-unguarded-fails", "spawn_unguarded_worked", Check::NotObserved,
+                        "Under CPython's spawn start method, the Process program without a __main__ guard does not work: each child runs the program again and raises RuntimeError while it starts.")
+                        .needs_python(),
+                    Claim::demonstration("spawn-guarded-works", "spawn_guarded_worked", Check::Observed,
+                        "With the guard, the same program works under spawn.")
+                        .needs_python(),
+                ],
+            },
+            Experiment {
+                name: "timelines",
+                title: "Timelines: who holds the GIL",
+                run: timelines,
+                claims: vec![
+                    Claim::demonstration("one-at-a-time", "overlap_gil", Check::AtMost(0.0),
+                        "With the GIL, no two threads ran bytecode at the same moment — by the stretches each thread timed itself."),
+                    Claim::demonstration("both-at-once", "overlap_free_share", Check::AtLeast(0.5),
+                        "Free-threaded, the same measurement sees both threads running bytecode at once, for at least {threshold} of the run."),
+                ],
+            },
             Experiment {
                 name: "cpu",
                 title: "CPU-bound: tasks that sum range(n)",
@@ -928,37 +969,6 @@ pub fn lab() -> Lab {
                 ],
             },
             Experiment {
-                name: "seeds",
-                title: "The articles' examples, in their form, in both interpreters",
-                run: seeds,
-                claims: vec![
-                    Claim::demonstration("seeds-same-output", "same_output", Check::Observed,
-                        "Each of our programs shaped like the articles' examples prints the same text in our interpreter as in CPython (in any order: concurrent prints interleave).")
-                        .needs_python(),
-                    Claim::demonstration("seed-threads-wait", "threads_in_sleeps", Check::AtMost(1.25),
-                        "Two threads that each sleep 2 s finish in about one sleep (at most {threshold} of 2 s), in our interpreter…"),
-                    Claim::demonstration("py-seed-threads-wait", "py_threads_in_sleeps", Check::AtMost(1.25),
-                        "… and in CPython (at most {threshold} of 2 s).")
-                        .needs_python(),
-                    Claim::demonstration("seed-thread-pool", "thread_pool_in_sleeps", Check::AtMost(1.25),
-                        "A default ThreadPoolExecutor runs five 1 s sleeps in about one second (at most {threshold} of 1 s), in our interpreter…"),
-                    Claim::demonstration("py-seed-thread-pool", "py_thread_pool_in_sleeps", Check::AtMost(1.25),
-                        "… and in CPython (at most {threshold} of 1 s).")
-                        .needs_python(),
-                    Claim::new("seed-pool-vs-loop", "pool_vs_loop", Check::AtLeast(10.0),
-                        "Squaring five numbers in a ProcessPoolExecutor takes at least {threshold} as long as a plain loop, in our interpreter…"),
-                    Claim::new("py-seed-pool-vs-loop", "py_pool_vs_loop", Check::AtLeast(10.0),
-                        "… and in CPython (at least {threshold}): for work this small, starting workers and sending the numbers costs far more than the work.")
-                        .needs_python(),
-                    Claim::demonstration("spawn-unguarded-fails", "spawn_unguarded_worked", Check::NotObserved,
-                        "Under CPython's spawn start method, the Process program without a __main__ guard does not work: each child runs the program again and raises RuntimeError while it starts.")
-                        .needs_python(),
-                    Claim::demonstration("spawn-guarded-works", "spawn_guarded_worked", Check::Observed,
-                        "With the guard, the same program works under spawn.")
-                        .needs_python(),
-                ],
-            },
-            Experiment {
                 name: "race",
                 title: "A shared counter += 1 from two threads",
                 run: race,
@@ -987,18 +997,6 @@ pub fn lab() -> Lab {
                         .needs_python(),
                 ],
             },
-            Experiment {
-                name: "timelines",
-                title: "Timelines: who holds the GIL",
-                run: timelines,
-                claims: vec![
-                    Claim::demonstration("one-at-a-time", "overlap_gil", Check::AtMost(0.0),
-                        "With the GIL, no two threads ran bytecode at the same moment — by the stretches each thread timed itself."),
-                    Claim::demonstration("both-at-once", "overlap_free_share", Check::AtLeast(0.5),
-                        "Free-threaded, the same measurement sees both threads running bytecode at once, for at least {threshold} of the run."),
-                ],
-            },
         ],
     }
 }
-// ANCHOR_END: claims

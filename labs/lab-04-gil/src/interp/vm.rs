@@ -17,7 +17,7 @@ use nix::sys::wait::WaitStatus;
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -265,7 +265,7 @@ impl Vm {
         result
     }
 
-    // ANCHOR: loop
+    // ANCHOR: loop_head
     /// The bytecode loop.
     fn execute(&mut self, code: &Code, mut locals: Vec<Value>) -> Result<Value, PyError> {
         locals.resize(code.locals.len(), Value::Unbound);
@@ -281,6 +281,8 @@ impl Vm {
             let instr = code.instrs[pc];
             pc += 1;
             match instr {
+                // … one arm per instruction …
+                // ANCHOR_END: loop_head
                 Instr::LoadLocal(i) => {
                     let value = &locals[i as usize];
                     if let Value::Unbound = value {
@@ -365,6 +367,7 @@ impl Vm {
                     }
                     None => unreachable!("ForIterLocal without GetIter"),
                 },
+                // ANCHOR: superinstruction
                 Instr::AugLocal(op, target, source) => {
                     let result = match (op, &locals[target as usize], &locals[source as usize]) {
                         (BinOp::Add, Value::Int(x), Value::Int(y)) => {
@@ -376,6 +379,7 @@ impl Vm {
                     };
                     locals[target as usize] = tri!(code, pc, result);
                 }
+                // ANCHOR_END: superinstruction
                 Instr::AugLocalConst(op, target, constant) => {
                     let result = match (
                         op,
@@ -390,10 +394,23 @@ impl Vm {
                     };
                     locals[target as usize] = tri!(code, pc, result);
                 }
+                // ANCHOR: eval_breaker_checks
                 Instr::JumpBack(target) => {
                     pc = target as usize;
                     self.check_eval_breaker();
                 }
+                Instr::Call(argc) | Instr::CallKw(argc, _) => {
+                    // CPython checks the eval breaker at calls, too.
+                    self.check_eval_breaker();
+                    let args = stack.split_off(stack.len() - argc as usize);
+                    let callee = pop!();
+                    let keywords = match instr {
+                        Instr::CallKw(_, kw) => Some(&code.consts[kw as usize]),
+                        _ => None,
+                    };
+                    stack.push(tri!(code, pc, self.call(callee, args, keywords)));
+                }
+                // ANCHOR_END: eval_breaker_checks
                 Instr::Jump(target) => pc = target as usize,
                 Instr::PopJumpIfFalse(target) => {
                     if !pop!().truthy() {
@@ -483,17 +500,6 @@ impl Vm {
                 Instr::PopIter => {
                     iters.pop();
                 }
-                Instr::Call(argc) | Instr::CallKw(argc, _) => {
-                    // CPython checks the eval breaker at calls, too.
-                    self.check_eval_breaker();
-                    let args = stack.split_off(stack.len() - argc as usize);
-                    let callee = pop!();
-                    let keywords = match instr {
-                        Instr::CallKw(_, kw) => Some(&code.consts[kw as usize]),
-                        _ => None,
-                    };
-                    stack.push(tri!(code, pc, self.call(callee, args, keywords)));
-                }
                 Instr::CallMethod(name, argc) | Instr::CallMethodKw(name, argc, _) => {
                     self.check_eval_breaker();
                     let args = stack.split_off(stack.len() - argc as usize);
@@ -549,7 +555,6 @@ impl Vm {
             }
         }
     }
-    // ANCHOR_END: loop
 
     /// Calls `callee` with positional `args`; the last of them are named by
     /// the tuple `keywords`, if given.
@@ -917,16 +922,7 @@ impl Vm {
             ));
         }
         let globals = self.rt.snapshot_globals();
-        let pipe = match self.rt.output {
-            Output::Capture(_) => Some(
-                nix::unistd::pipe().map_err(|e| PyError::new("OSError", format!("pipe: {e}")))?,
-            ),
-            Output::Fd(_) => None,
-        };
-        let (reader, writer) = match pipe {
-            Some((r, w)) => (Some(r), Some(w)),
-            None => (None, None),
-        };
+        let (reader, writer) = self.output_pipe()?;
         let reader_fd = reader.as_ref().map(|r| r.as_raw_fd());
         // Without capture, the child writes where this interpreter writes
         // (stdout, or the pipe to its own parent when it is itself a child).
@@ -956,6 +952,19 @@ impl Vm {
         Ok(Value::None)
     }
     // ANCHOR_END: start_process
+
+    /// When output is captured, a pipe for a child's output: the parent's
+    /// reading end and the child's writing end.
+    fn output_pipe(&self) -> Result<(Option<OwnedFd>, Option<OwnedFd>), PyError> {
+        match self.rt.output {
+            Output::Capture(_) => {
+                let (r, w) = nix::unistd::pipe()
+                    .map_err(|e| PyError::new("OSError", format!("pipe: {e}")))?;
+                Ok((Some(r), Some(w)))
+            }
+            Output::Fd(_) => Ok((None, None)),
+        }
+    }
 
     /// `Process.join()`: collects the child's output, then reaps it, all
     /// without the GIL.
@@ -1008,7 +1017,6 @@ impl Vm {
     }
 }
 
-// ANCHOR: pools
 impl Vm {
     /// The methods of a `ThreadPoolExecutor` or `ProcessPoolExecutor`.
     fn call_executor(
@@ -1127,6 +1135,9 @@ impl Vm {
         Ok(())
     }
 
+    // ANCHOR: pool_thread
+    /// The loop of a thread pool's worker: it waits for a task without the
+    /// GIL, takes the GIL to run it, lets go, and hands over the outcome.
     fn pool_thread(mut self, pool: &Executor) {
         while let Some(task) = pool.next_task() {
             let Work::Call(function, args) = task.work else {
@@ -1138,6 +1149,7 @@ impl Vm {
             task.future.set(outcome);
         }
     }
+    // ANCHOR_END: pool_thread
 
     /// A process pool's worker: a forked child with its own interpreter,
     /// which runs the tasks it reads from a pipe and writes back their
@@ -1249,7 +1261,6 @@ impl Vm {
         }
     }
 }
-// ANCHOR_END: pools
 
 /// Feeds one worker process from the pool's queue: sends each task, waits
 /// for its outcome, hands it to the task's future; at the end, tells the
