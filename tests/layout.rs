@@ -118,17 +118,30 @@ fn packages_labs_link() -> Vec<(String, bool)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Only this machine's platform: other platforms' crates need not even be
     // downloaded to say what a lab links here.
-    let rustc = std::process::Command::new("rustc").arg("-vV").output().unwrap();
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
     let host = String::from_utf8_lossy(&rustc.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
         .expect("rustc -vV names the host");
     let output = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--filter-platform", &host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &host,
+        ])
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let members: Vec<&str> = metadata["workspace_members"]
         .as_array()
@@ -182,7 +195,14 @@ fn every_crate_a_lab_runs_is_compiled_like_a_release_build() {
     let manifest: toml::Table =
         toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
     let packages = packages_labs_link();
-    for expected in ["serde_json", "postcard", "crossbeam-channel", "rayon", "labkit", "lab-01"] {
+    for expected in [
+        "serde_json",
+        "postcard",
+        "crossbeam-channel",
+        "rayon",
+        "labkit",
+        "lab-01",
+    ] {
         assert!(
             packages.iter().any(|(name, _)| name == expected),
             "{expected} is not among the packages the labs link: {packages:?}"
@@ -201,10 +221,18 @@ fn the_profile_check_fails_on_an_unoptimised_dependency_or_lab() {
     // entry with debug assertions on is not release-like either.
     let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let mut manifest: toml::Table = toml::from_str(&text).unwrap();
-    let packages = vec![("serde_json".to_string(), false), ("lab-01".to_string(), true)];
+    let packages = vec![
+        ("serde_json".to_string(), false),
+        ("lab-01".to_string(), true),
+    ];
     assert!(not_release_like(&manifest, &packages).is_empty());
-    let overrides = manifest["profile"]["dev"]["package"].as_table_mut().unwrap();
+    let overrides = manifest["profile"]["dev"]["package"]
+        .as_table_mut()
+        .unwrap();
     overrides.remove("*");
     overrides["lab-01"]["debug-assertions"] = toml::Value::Boolean(true);
-    assert_eq!(not_release_like(&manifest, &packages), ["serde_json", "lab-01"]);
+    assert_eq!(
+        not_release_like(&manifest, &packages),
+        ["serde_json", "lab-01"]
+    );
 }

@@ -4,7 +4,8 @@
 //! - `{{#lab-results lab-01}}` becomes the lab's tables, speedup charts (SVG),
 //!   claims with their verdicts, and the machine they were measured on.
 //! - `{{#lab-value lab-01 cpu.threads_speedup}}` becomes one measured number
-//!   with its unit, for prose (`machine.logical_cores`, `machine.cpu_model` and
+//!   with its unit, for prose (the median; add `min`, `max`, `ci_low` or
+//!   `ci_high` for another statistic of its samples) (`machine.logical_cores`, `machine.cpu_model` and
 //!   `machine.python3` name facts about the machine; `experiment.param` gives
 //!   a parameter the experiment ran with, such as `cpu.n`).
 //! - `{{#lab-figure lab-04 timelines.cpu_gil}}` becomes a picture the lab drew
@@ -172,6 +173,7 @@ fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<Stri
     match (name, args) {
         ("lab-results", [lab]) => render::lab_results(results.get(lab)?),
         ("lab-value", [lab, path]) => lab_value(results.get(lab)?, path),
+        ("lab-value", [lab, path, statistic]) => lab_statistic(results.get(lab)?, path, statistic),
         ("lab-figure", [lab, path]) => lab_figure(results.get(lab)?, path),
         ("lab-compare", [lab, path, above, same, below]) => {
             lab_compare(results.get(lab)?, path, [above, same, below])
@@ -187,7 +189,7 @@ fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<Stri
         ("lab-rounds", _) => {
             bail!("usage: {{{{#lab-rounds lab-NN experiment.metric < VALUE}}}} (or >)")
         }
-        _ => bail!("usage: {{{{#lab-value lab-NN experiment.metric}}}}"),
+        _ => bail!("usage: {{{{#lab-value lab-NN experiment.metric [min|max|ci_low|ci_high]}}}}"),
     }
 }
 
@@ -238,6 +240,25 @@ fn lab_value(results: &LabResults, path: &str) -> Result<String> {
         Err(err) => parameter(results, path)
             .ok_or_else(|| anyhow!("{err:#} (in results/{}.json)", results.lab)),
     }
+}
+
+/// One statistic of a metric's samples other than its median: its
+/// smallest or largest sample, or an end of its 95% interval.
+fn lab_statistic(results: &LabResults, path: &str, statistic: &str) -> Result<String> {
+    let metric = results
+        .metric(path)
+        .map_err(|err| anyhow!("{err:#} (in results/{}.json)", results.lab))?;
+    let Some(summary) = &metric.summary else {
+        bail!("{path} was measured once: it has no {statistic}");
+    };
+    let value = match statistic {
+        "min" => summary.min,
+        "max" => summary.max,
+        "ci_low" => summary.ci_low,
+        "ci_high" => summary.ci_high,
+        other => bail!("{other:?} is not one of min, max, ci_low, ci_high"),
+    };
+    Ok(format::value(value, metric.unit))
 }
 
 /// Words for a measured ratio: `above` when its 95% interval lies above 1,

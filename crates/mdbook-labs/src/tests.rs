@@ -315,3 +315,20 @@ fn demonstrations_are_shown_apart_from_claims() {
     );
     assert!(!text[claims..shown].contains("The parent sees it."));
 }
+
+#[test]
+fn lab_value_gives_other_statistics_on_request() {
+    let (_dir, mut results) = results_dir();
+    let text = expand(
+        "{{#lab-value lab-07 cpu.threads_speedup min}}–{{#lab-value lab-07 cpu.threads_speedup max}}",
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(text, "1.70×–1.90×");
+    let err = expand(
+        "{{#lab-value lab-07 cpu.threads_speedup mean}}",
+        &mut results,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("not one of"), "{err:#}");
+}

@@ -114,7 +114,11 @@ fn json_results_hold_the_experiments_and_verdicts() {
             claim.passed() || (skipped && claim.id.starts_with("py-")),
             "{claim:?}"
         );
-        assert!(claim.is_demonstration(), "{} is true by construction", claim.id);
+        assert!(
+            claim.is_demonstration(),
+            "{} is true by construction",
+            claim.id
+        );
     }
 }
 

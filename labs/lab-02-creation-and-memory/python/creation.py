@@ -17,6 +17,7 @@ import threading
 import time
 
 
+# ANCHOR: operations
 def nothing():
     pass
 
@@ -33,6 +34,7 @@ def process_once(context):
     process.join()
     if process.exitcode != 0:
         raise SystemExit(f"a child process failed with exit code {process.exitcode}")
+# ANCHOR_END: operations
 
 
 def seconds_each(operation, count):

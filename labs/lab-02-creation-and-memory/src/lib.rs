@@ -125,10 +125,14 @@ const RAYON_BATCH: usize = 1000;
 /// work, cheapest first. `program` is this lab's own binary, when known.
 fn operations(program: Option<&Path>) -> Vec<Operation<'_>> {
     let mut list = vec![
-        Operation::new(("rayon task, alone, waited for", "rayon_task_s"), 1000, || {
-            run_rayon_task();
-            Ok(())
-        }),
+        Operation::new(
+            ("rayon task, alone, waited for", "rayon_task_s"),
+            1000,
+            || {
+                run_rayon_task();
+                Ok(())
+            },
+        ),
         Operation::new(("rayon task, 1000 at once", "rayon_batch_s"), 5, || {
             run_rayon_tasks(RAYON_BATCH);
             Ok(())
@@ -835,7 +839,7 @@ pub fn lab() -> Lab {
                 title: "Creating many threads or processes",
                 run: scale,
                 claims: vec![
-                    Claim::new("scale", "processes_vs_threads", Check::AtLeast(2.5),
+                    Claim::new("scale", "processes_vs_threads", Check::AtLeast(1.5),
                         "Creating and finishing the most processes of the run (--max-count) takes at least {threshold} as long as as many threads."),
                 ],
             },

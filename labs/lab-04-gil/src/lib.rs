@@ -28,6 +28,7 @@ use std::time::Duration;
 /// `programs/racy_counter.py`, the starting point of the third exercise.
 pub const RACY_COUNTER_PROGRAM: &str = include_str!("../programs/racy_counter.py");
 
+// ANCHOR: run
 /// The path of one of the lab's programs.
 pub fn program_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -61,6 +62,7 @@ pub fn free_threaded() -> Options {
         ..Options::default()
     }
 }
+// ANCHOR_END: run
 
 /// Each worker of `cpu_bound.py` prints its sum: all `workers` must be right.
 fn check_sums(output: &str, n: u64, workers: usize) -> Result<()> {
@@ -81,6 +83,269 @@ fn printed(output: &str, label: &str) -> Result<f64> {
         .nth(1)
         .and_then(|w| w.parse().ok())
         .with_context(|| format!("the program printed no number after {label:?}:\n{output}"))
+}
+
+/// Our programs shaped like the articles' four examples (`programs/seeds/`),
+/// and the plain loop the process pool is compared with.
+pub const SEED_PROGRAMS: [&str; 5] = [
+    "threads_sleep",
+    "processes_sum",
+    "thread_pool_sleep",
+    "process_pool_square",
+    "square_loop",
+];
+
+/// The path of `programs/seeds/NAME.py`.
+fn seed_path(name: &str) -> PathBuf {
+    program_path(&format!("seeds/{name}.py"))
+}
+
+/// Whether two outputs hold the same text in any order. Concurrent prints
+/// come in another order from run to run, in either interpreter; and
+/// CPython's `print` writes its text and its line end separately, so two
+/// threads can even interleave within a line ("first: waitingsecond: waiting").
+fn same_text_any_order(a: &str, b: &str) -> bool {
+    let sorted = |text: &str| {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars
+    };
+    sorted(a) == sorted(b)
+}
+
+/// The articles' examples in their form: each of our seed programs run in
+/// our interpreter and in CPython, interleaved round by round; whether both
+/// print the same lines; and the unguarded `Process` program under CPython's
+/// `spawn` start method.
+pub fn seeds(ctx: &Context) -> Result<Measured> {
+    let rounds = ctx.pick(2, 1);
+    let printed_by_us = std::cell::RefCell::new(std::collections::BTreeMap::new());
+    let ours = |name: &'static str| {
+        let printed_by_us = &printed_by_us;
+        Variant::new(name, move || {
+            let report = run_program(&format!("seeds/{name}.py"), &[], with_gil())?;
+            printed_by_us.borrow_mut().insert(name, report.output);
+            Ok(())
+        })
+    };
+    let paths = SEED_PROGRAMS.map(|name| seed_path(name).display().to_string());
+    let cpython = ctx.python_rounds("run_programs.py", paths.to_vec(), &SEED_PROGRAMS);
+    let mut variants: Vec<Variant> = SEED_PROGRAMS.iter().map(|&name| ours(name)).collect();
+    if let Some(cpython) = &cpython {
+        variants.push(cpython.variant("CPython"));
+    }
+    let times = ctx.interleave(rounds, 0, &mut variants)?;
+    drop(variants);
+    let mut m = Measured::new();
+    m.param("rounds", rounds);
+    record_seeds(&mut m, &times, "", "ours");
+    let Some(cpython) = cpython else {
+        return Ok(m);
+    };
+    let python = ctx.python.expect("python_rounds found it");
+    m.param("python", python.version.clone());
+    record_seeds(&mut m, &cpython.times(times.rounds()), "py_", "CPython");
+    let theirs = cpython.last_printed().unwrap_or_default();
+    let ours = printed_by_us.into_inner();
+    let differ: Vec<String> = SEED_PROGRAMS
+        .iter()
+        .filter(|name| {
+            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
+            ours.get(*name)
+                .is_none_or(|o| !same_text_any_order(o, text))
+        })
+        .map(|name| {
+            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
+            format!("{name} (ours {:?}, CPython {:?})", ours.get(name), text)
+        })
+        .collect();
+    m.flag(
+        "same_output",
+        "every program printed the same text in both interpreters",
+        differ.is_empty(),
+    )
+    .param("output_differs", differ.join("; "));
+    record_spawn(&mut m, python, ctx)?;
+    Ok(m)
+}
+
+/// One interpreter's seed times, and what they say: the waits overlapped,
+/// and how a process pool compares with a plain loop.
+fn record_seeds(m: &mut Measured, times: &Interleaved, prefix: &str, who: &str) {
+    for name in SEED_PROGRAMS {
+        m.seconds(
+            times,
+            name,
+            &format!("{prefix}{name}"),
+            &format!("{who}: {name}.py"),
+        )
+        .bar();
+    }
+    let in_sleeps = |name: &str, sleep: f64| times.summary(name).scaled(1.0 / sleep);
+    m.summary(
+        &format!("{prefix}threads_in_sleeps"),
+        &format!("{who}: threads_sleep ÷ one 2 s sleep"),
+        Unit::Times,
+        in_sleeps("threads_sleep", 2.0),
+    )
+    .summary(
+        &format!("{prefix}thread_pool_in_sleeps"),
+        &format!("{who}: thread_pool_sleep ÷ one 1 s sleep"),
+        Unit::Times,
+        in_sleeps("thread_pool_sleep", 1.0),
+    )
+    .speedup(
+        times,
+        "process_pool_square",
+        "square_loop",
+        &format!("{prefix}pool_vs_loop"),
+        &format!("{who}: process pool ÷ plain loop (time)"),
+    );
+}
+
+/// CPython with the `spawn` start method: the unguarded program's children
+/// fail while starting, the guarded one's do their work.
+fn record_spawn(m: &mut Measured, python: &labkit::python::Python, ctx: &Context) -> Result<()> {
+    let script = ctx.python_script("spawn_start_method.py");
+    let under_spawn = |name: &str| {
+        let args = [seed_path(name).display().to_string()];
+        python.run_json(&script, &args, labkit::python::SCRIPT_LIMIT)
+    };
+    let unguarded = under_spawn("processes_sum")?;
+    let guarded = under_spawn("processes_sum_guarded")?;
+    let did_work = |report: &serde_json::Value| {
+        report["output"]
+            .as_str()
+            .unwrap_or("")
+            .matches("added up")
+            .count()
+            == 2
+    };
+    let errors = unguarded["runtime_errors"].as_f64().unwrap_or(0.0);
+    m.value(
+        "spawn_runtime_errors",
+        "spawn, no __main__ guard: children that raised RuntimeError",
+        Unit::Count,
+        errors,
+    )
+    .flag(
+        "spawn_unguarded_worked",
+        "spawn, no __main__ guard: both children did their work",
+        did_work(&unguarded),
+    )
+    .flag(
+        "spawn_guarded_worked",
+        "spawn, with the __main__ guard: both children did their work",
+        did_work(&guarded),
+    )
+    .param(
+        "spawn_error",
+        unguarded["error"].as_str().unwrap_or("").to_string(),
+    );
+    Ok(())
+}
+
+/// Runs a program with a timeline; returns the report and the SVG of its
+/// first `window` seconds.
+fn timeline_of(
+    program: &str,
+    args: &[&str],
+    options: Options,
+    title: &str,
+    window: f64,
+) -> Result<(Report, String)> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let options = Options {
+        timeline: true,
+        ..options
+    };
+    let report = run_program(program, &args, options)?;
+    let svg = timeline::svg(&report.events, title, window.min(report.seconds))
+        .map_err(anyhow::Error::msg)?;
+    Ok((report, svg))
+}
+
+// ANCHOR: overlap
+/// How long two threads ran bytecode at the same moment, by the stretches
+/// each thread timed itself (not by the GIL's own records).
+pub fn running_at_once(report: &Report) -> f64 {
+    timeline::overlap(&timeline::running_spans(&report.running))
+}
+// ANCHOR_END: overlap
+
+/// The pictures: who held the GIL, when; and how long two threads ran at once.
+pub fn timelines(_ctx: &Context) -> Result<Measured> {
+    let n = "600000";
+    let cpu = ["threads", n, "2"];
+    let (gil, gil_svg) = timeline_of(
+        "cpu_bound.py",
+        &cpu,
+        with_gil(),
+        "Two CPU-bound threads, GIL on (5 ms switch interval)",
+        0.06,
+    )?;
+    let (free, free_svg) = timeline_of(
+        "cpu_bound.py",
+        &cpu,
+        free_threaded(),
+        "The same two threads, free-threaded",
+        0.06,
+    )?;
+    let (_, io_svg) = timeline_of(
+        "io_bound.py",
+        &["threads", "0.02", "2"],
+        with_gil(),
+        "Two threads that sleep 20 ms, GIL on",
+        0.03,
+    )?;
+    let (_, convoy_svg) = timeline_of(
+        "convoy.py",
+        &["4", "0.1"],
+        with_gil(),
+        "Short waits beside a CPU-bound thread, GIL on",
+        0.03,
+    )?;
+    let spans = timeline::spans(&gil.events);
+    let held: f64 = (2..=3)
+        .map(|t| timeline::time_in(&spans, t, State::Running))
+        .sum();
+    let mut m = Measured::new();
+    m.param("n", n.parse::<u64>()?);
+    m.value(
+        "overlap_gil",
+        "two threads running bytecode at once, GIL",
+        Unit::Seconds,
+        running_at_once(&gil),
+    )
+    .value(
+        "overlap_free",
+        "two threads running bytecode at once, free-threaded",
+        Unit::Seconds,
+        running_at_once(&free),
+    )
+    .value(
+        "overlap_free_share",
+        "share of the free-threaded run with both running",
+        Unit::Times,
+        running_at_once(&free) / free.seconds,
+    )
+    .value(
+        "gil_held_share",
+        "share of the GIL run some thread held the GIL",
+        Unit::Times,
+        held / gil.seconds,
+    )
+    .value(
+        "gil_switches",
+        "GIL switches in the GIL run",
+        Unit::Count,
+        gil.switches as f64,
+    );
+    m.figure("cpu_gil", "Two threads summing numbers with the GIL: they take turns, one switch interval each; red ticks are drop requests.", gil_svg)
+        .figure("cpu_free", "The same program free-threaded: both threads run at once.", free_svg)
+        .figure("io_gil", "Two sleeping threads with the GIL: each drops it while it sleeps, so the sleeps overlap.", io_svg)
+        .figure("convoy_gil", "The convoy effect: after each short wait, the I/O thread waits for the CPU-bound thread's drop — one switch interval.", convoy_svg);
+    Ok(m)
 }
 
 /// CPython running `program` once per variant in each round, through
@@ -422,6 +687,56 @@ pub fn convoy(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
+/// `time.sleep(0)` in a loop, alone and beside a CPU-bound thread
+/// (`programs/yield_beside.py`): a zero-length sleep is a blocking call too.
+pub fn sleep_zero(ctx: &Context) -> Result<Measured> {
+    let calls = ctx.pick(40, 20);
+    let rounds = ctx.pick(3, 2);
+    let args = vec![calls.to_string()];
+    let slowdowns = Collector::new();
+    let run = |name: &str, options: Options| -> Result<()> {
+        let output = run_program("yield_beside.py", &args, options)?.output;
+        slowdowns.record(name, printed(&output, "slowdown")?);
+        Ok(())
+    };
+    let mut all = vec![program_path("yield_beside.py").display().to_string()];
+    all.extend_from_slice(&args);
+    let cpython = ctx.python_rounds("printed.py", all, &["slowdown"]);
+    let mut variants = vec![
+        Variant::new("GIL", || run("GIL", with_gil())),
+        Variant::new("free", || run("free", free_threaded())),
+    ];
+    if let Some(cpython) = &cpython {
+        variants.push(cpython.variant("CPython"));
+    }
+    let times = ctx.interleave(rounds, 0, &mut variants)?;
+    drop(variants);
+    let mut m = Measured::new();
+    m.param("calls", calls).param("rounds", rounds);
+    m.summary(
+        "gil_slowdown",
+        "sleep(0) beside ÷ alone, our GIL",
+        Unit::Times,
+        slowdowns.summary("GIL"),
+    )
+    .summary(
+        "free_slowdown",
+        "sleep(0) beside ÷ alone, free-threaded",
+        Unit::Times,
+        slowdowns.summary("free"),
+    );
+    if let Some(cpython) = &cpython {
+        let theirs = cpython.times(times.rounds());
+        m.summary(
+            "cpython_slowdown",
+            "sleep(0) beside ÷ alone, CPython",
+            Unit::Times,
+            theirs.summary("slowdown"),
+        );
+    }
+    Ok(m)
+}
+
 /// A shared `counter += 1` from two threads: with the GIL, free-threaded,
 /// free-threaded with a lock, and in CPython.
 pub fn race(ctx: &Context) -> Result<Measured> {
@@ -482,216 +797,6 @@ pub fn race(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-/// `time.sleep(0)` in a loop, alone and beside a CPU-bound thread
-/// (`programs/yield_beside.py`): a zero-length sleep is a blocking call too.
-pub fn sleep_zero(ctx: &Context) -> Result<Measured> {
-    let calls = ctx.pick(40, 20);
-    let rounds = ctx.pick(3, 2);
-    let args = vec![calls.to_string()];
-    let slowdowns = Collector::new();
-    let run = |name: &str, options: Options| -> Result<()> {
-        let output = run_program("yield_beside.py", &args, options)?.output;
-        slowdowns.record(name, printed(&output, "slowdown")?);
-        Ok(())
-    };
-    let mut all = vec![program_path("yield_beside.py").display().to_string()];
-    all.extend_from_slice(&args);
-    let cpython = ctx.python_rounds("printed.py", all, &["slowdown"]);
-    let mut variants = vec![
-        Variant::new("GIL", || run("GIL", with_gil())),
-        Variant::new("free", || run("free", free_threaded())),
-    ];
-    if let Some(cpython) = &cpython {
-        variants.push(cpython.variant("CPython"));
-    }
-    let times = ctx.interleave(rounds, 0, &mut variants)?;
-    drop(variants);
-    let mut m = Measured::new();
-    m.param("calls", calls).param("rounds", rounds);
-    m.summary(
-        "gil_slowdown",
-        "sleep(0) beside ÷ alone, our GIL",
-        Unit::Times,
-        slowdowns.summary("GIL"),
-    )
-    .summary(
-        "free_slowdown",
-        "sleep(0) beside ÷ alone, free-threaded",
-        Unit::Times,
-        slowdowns.summary("free"),
-    );
-    if let Some(cpython) = &cpython {
-        let theirs = cpython.times(times.rounds());
-        m.summary(
-            "cpython_slowdown",
-            "sleep(0) beside ÷ alone, CPython",
-            Unit::Times,
-            theirs.summary("slowdown"),
-        );
-    }
-    Ok(m)
-}
-
-/// Our programs shaped like the articles' four examples (`programs/seeds/`),
-/// and the plain loop the process pool is compared with.
-pub const SEED_PROGRAMS: [&str; 5] = [
-    "threads_sleep",
-    "processes_sum",
-    "thread_pool_sleep",
-    "process_pool_square",
-    "square_loop",
-];
-
-/// The path of `programs/seeds/NAME.py`.
-fn seed_path(name: &str) -> PathBuf {
-    program_path(&format!("seeds/{name}.py"))
-}
-
-/// Whether two outputs hold the same text in any order. Concurrent prints
-/// come in another order from run to run, in either interpreter; and
-/// CPython's `print` writes its text and its line end separately, so two
-/// threads can even interleave within a line ("first: waitingsecond: waiting").
-fn same_text_any_order(a: &str, b: &str) -> bool {
-    let sorted = |text: &str| {
-        let mut chars: Vec<char> = text.chars().collect();
-        chars.sort_unstable();
-        chars
-    };
-    sorted(a) == sorted(b)
-}
-
-/// The articles' examples in their form: each of our seed programs run in
-/// our interpreter and in CPython, interleaved round by round; whether both
-/// print the same lines; and the unguarded `Process` program under CPython's
-/// `spawn` start method.
-pub fn seeds(ctx: &Context) -> Result<Measured> {
-    let rounds = ctx.pick(2, 1);
-    let printed_by_us = std::cell::RefCell::new(std::collections::BTreeMap::new());
-    let ours = |name: &'static str| {
-        let printed_by_us = &printed_by_us;
-        Variant::new(name, move || {
-            let report = run_program(&format!("seeds/{name}.py"), &[], with_gil())?;
-            printed_by_us.borrow_mut().insert(name, report.output);
-            Ok(())
-        })
-    };
-    let paths = SEED_PROGRAMS.map(|name| seed_path(name).display().to_string());
-    let cpython = ctx.python_rounds("run_programs.py", paths.to_vec(), &SEED_PROGRAMS);
-    let mut variants: Vec<Variant> = SEED_PROGRAMS.iter().map(|&name| ours(name)).collect();
-    if let Some(cpython) = &cpython {
-        variants.push(cpython.variant("CPython"));
-    }
-    let times = ctx.interleave(rounds, 0, &mut variants)?;
-    drop(variants);
-    let mut m = Measured::new();
-    m.param("rounds", rounds);
-    record_seeds(&mut m, &times, "", "ours");
-    let Some(cpython) = cpython else {
-        return Ok(m);
-    };
-    let python = ctx.python.expect("python_rounds found it");
-    m.param("python", python.version.clone());
-    record_seeds(&mut m, &cpython.times(times.rounds()), "py_", "CPython");
-    let theirs = cpython.last_printed().unwrap_or_default();
-    let ours = printed_by_us.into_inner();
-    let differ: Vec<String> = SEED_PROGRAMS
-        .iter()
-        .filter(|name| {
-            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
-            ours.get(*name)
-                .is_none_or(|o| !same_text_any_order(o, text))
-        })
-        .map(|name| {
-            let text = theirs[format!("output:{name}")].as_str().unwrap_or("");
-            format!("{name} (ours {:?}, CPython {:?})", ours.get(name), text)
-        })
-        .collect();
-    m.flag(
-        "same_output",
-        "every program printed the same text in both interpreters",
-        differ.is_empty(),
-    )
-    .param("output_differs", differ.join("; "));
-    record_spawn(&mut m, python, ctx)?;
-    Ok(m)
-}
-
-/// One interpreter's seed times, and what they say: the waits overlapped,
-/// and how a process pool compares with a plain loop.
-fn record_seeds(m: &mut Measured, times: &Interleaved, prefix: &str, who: &str) {
-    for name in SEED_PROGRAMS {
-        m.seconds(
-            times,
-            name,
-            &format!("{prefix}{name}"),
-            &format!("{who}: {name}.py"),
-        )
-        .bar();
-    }
-    let in_sleeps = |name: &str, sleep: f64| times.summary(name).scaled(1.0 / sleep);
-    m.summary(
-        &format!("{prefix}threads_in_sleeps"),
-        &format!("{who}: threads_sleep ÷ one 2 s sleep"),
-        Unit::Times,
-        in_sleeps("threads_sleep", 2.0),
-    )
-    .summary(
-        &format!("{prefix}thread_pool_in_sleeps"),
-        &format!("{who}: thread_pool_sleep ÷ one 1 s sleep"),
-        Unit::Times,
-        in_sleeps("thread_pool_sleep", 1.0),
-    )
-    .speedup(
-        times,
-        "process_pool_square",
-        "square_loop",
-        &format!("{prefix}pool_vs_loop"),
-        &format!("{who}: process pool ÷ plain loop (time)"),
-    );
-}
-
-/// CPython with the `spawn` start method: the unguarded program's children
-/// fail while starting, the guarded one's do their work.
-fn record_spawn(m: &mut Measured, python: &labkit::python::Python, ctx: &Context) -> Result<()> {
-    let script = ctx.python_script("spawn_start_method.py");
-    let under_spawn = |name: &str| {
-        let args = [seed_path(name).display().to_string()];
-        python.run_json(&script, &args, labkit::python::SCRIPT_LIMIT)
-    };
-    let unguarded = under_spawn("processes_sum")?;
-    let guarded = under_spawn("processes_sum_guarded")?;
-    let did_work = |report: &serde_json::Value| {
-        report["output"]
-            .as_str()
-            .unwrap_or("")
-            .matches("added up")
-            .count()
-            == 2
-    };
-    let errors = unguarded["runtime_errors"].as_f64().unwrap_or(0.0);
-    m.value(
-        "spawn_runtime_errors",
-        "spawn, no __main__ guard: children that raised RuntimeError",
-        Unit::Count,
-        errors,
-    )
-    .flag(
-        "spawn_unguarded_worked",
-        "spawn, no __main__ guard: both children did their work",
-        did_work(&unguarded),
-    )
-    .flag(
-        "spawn_guarded_worked",
-        "spawn, with the __main__ guard: both children did their work",
-        did_work(&guarded),
-    )
-    .param(
-        "spawn_error",
-        unguarded["error"].as_str().unwrap_or("").to_string(),
-    );
-    Ok(())
-}
-
 /// "Multiprocessing does not work without extra processors": pinned to one
 /// core, two processes still run and give the right answer — just no faster.
 pub fn one_core(ctx: &Context) -> Result<Measured> {
@@ -742,109 +847,6 @@ pub fn one_core(ctx: &Context) -> Result<Measured> {
     Ok(m)
 }
 
-/// Runs a program with a timeline; returns the report and the SVG of its
-/// first `window` seconds.
-fn timeline_of(
-    program: &str,
-    args: &[&str],
-    options: Options,
-    title: &str,
-    window: f64,
-) -> Result<(Report, String)> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let options = Options {
-        timeline: true,
-        ..options
-    };
-    let report = run_program(program, &args, options)?;
-    let svg = timeline::svg(&report.events, title, window.min(report.seconds))
-        .map_err(anyhow::Error::msg)?;
-    Ok((report, svg))
-}
-
-// ANCHOR: overlap
-/// How long two threads ran bytecode at the same moment, by the stretches
-/// each thread timed itself (not by the GIL's own records).
-pub fn running_at_once(report: &Report) -> f64 {
-    timeline::overlap(&timeline::running_spans(&report.running))
-}
-// ANCHOR_END: overlap
-
-/// The pictures: who held the GIL, when; and how long two threads ran at once.
-pub fn timelines(_ctx: &Context) -> Result<Measured> {
-    let n = "600000";
-    let cpu = ["threads", n, "2"];
-    let (gil, gil_svg) = timeline_of(
-        "cpu_bound.py",
-        &cpu,
-        with_gil(),
-        "Two CPU-bound threads, GIL on (5 ms switch interval)",
-        0.06,
-    )?;
-    let (free, free_svg) = timeline_of(
-        "cpu_bound.py",
-        &cpu,
-        free_threaded(),
-        "The same two threads, free-threaded",
-        0.06,
-    )?;
-    let (_, io_svg) = timeline_of(
-        "io_bound.py",
-        &["threads", "0.02", "2"],
-        with_gil(),
-        "Two threads that sleep 20 ms, GIL on",
-        0.03,
-    )?;
-    let (_, convoy_svg) = timeline_of(
-        "convoy.py",
-        &["4", "0.1"],
-        with_gil(),
-        "Short waits beside a CPU-bound thread, GIL on",
-        0.03,
-    )?;
-    let spans = timeline::spans(&gil.events);
-    let held: f64 = (2..=3)
-        .map(|t| timeline::time_in(&spans, t, State::Running))
-        .sum();
-    let mut m = Measured::new();
-    m.param("n", n.parse::<u64>()?);
-    m.value(
-        "overlap_gil",
-        "two threads running bytecode at once, GIL",
-        Unit::Seconds,
-        running_at_once(&gil),
-    )
-    .value(
-        "overlap_free",
-        "two threads running bytecode at once, free-threaded",
-        Unit::Seconds,
-        running_at_once(&free),
-    )
-    .value(
-        "overlap_free_share",
-        "share of the free-threaded run with both running",
-        Unit::Times,
-        running_at_once(&free) / free.seconds,
-    )
-    .value(
-        "gil_held_share",
-        "share of the GIL run some thread held the GIL",
-        Unit::Times,
-        held / gil.seconds,
-    )
-    .value(
-        "gil_switches",
-        "GIL switches in the GIL run",
-        Unit::Count,
-        gil.switches as f64,
-    );
-    m.figure("cpu_gil", "Two threads summing numbers with the GIL: they take turns, one switch interval each; red ticks are drop requests.", gil_svg)
-        .figure("cpu_free", "The same program free-threaded: both threads run at once.", free_svg)
-        .figure("io_gil", "Two sleeping threads with the GIL: each drops it while it sleeps, so the sleeps overlap.", io_svg)
-        .figure("convoy_gil", "The convoy effect: after each short wait, the I/O thread waits for the CPU-bound thread's drop — one switch interval.", convoy_svg);
-    Ok(m)
-}
-
 /// The lab: its experiments and the claims each one checks.
 pub fn lab() -> Lab {
     Lab {
@@ -871,7 +873,7 @@ pub fn lab() -> Lab {
                     Claim::demonstration("py-seed-thread-pool", "py_thread_pool_in_sleeps", Check::AtMost(1.25),
                         "… and in CPython (at most {threshold} of 1 s).")
                         .needs_python(),
-                    Claim::new("seed-pool-vs-loop", "pool_vs_loop", Check::AtLeast(10.0),
+                    Claim::new("seed-pool-vs-loop", "pool_vs_loop", Check::AtLeast(5.0),
                         "Squaring five numbers in a ProcessPoolExecutor takes at least {threshold} as long as a plain loop, in our interpreter…"),
                     Claim::new("py-seed-pool-vs-loop", "py_pool_vs_loop", Check::AtLeast(10.0),
                         "… and in CPython (at least {threshold}): for work this small, starting workers and sending the numbers costs far more than the work.")
@@ -938,7 +940,7 @@ pub fn lab() -> Lab {
                 name: "switch_interval",
                 title: "The switch interval: 0.5, 5 and 50 ms",
                 run: switch_interval,
-                claims: vec![Claim::new("switches", "switch_ratio", Check::AtLeast(10.0),
+                claims: vec![Claim::new("switches", "switch_ratio", Check::AtLeast(5.0),
                     "A shorter switch interval hands the GIL over more often: at 0.5 ms at least {threshold} as many switches as at 50 ms.")],
             },
             Experiment {
@@ -946,7 +948,7 @@ pub fn lab() -> Lab {
                 title: "The convoy effect: I/O beside a CPU-bound thread",
                 run: convoy,
                 claims: vec![
-                    Claim::new("convoy", "gil_5ms_in_intervals", Check::Between(0.9, 1.5),
+                    Claim::new("convoy", "gil_5ms_in_intervals", Check::Between(0.9, 1.3),
                         "With the GIL, each short I/O operation beside a CPU-bound thread waits about one switch interval to get the GIL back (between {threshold} × 5 ms)."),
                     Claim::new("no-convoy", "free_slowdown", Check::AtMost(1.5),
                         "Free-threaded, there is no convoy: an operation takes at most {threshold} as long beside a CPU-bound thread as alone.")
