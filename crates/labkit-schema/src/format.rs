@@ -8,9 +8,30 @@ pub fn value(value: f64, unit: Unit) -> String {
         Unit::Seconds => seconds(value),
         Unit::Times => format!("{}×", significant(value, 3)),
         Unit::Bytes => bytes(value),
-        Unit::Count => format!("{}", value.round() as i64),
+        Unit::Count => count(value.round() as i64),
         Unit::Flag => (if value != 0.0 { "yes" } else { "no" }).to_string(),
         Unit::BytesPerSecond => format!("{}/s", bytes(value)),
+    }
+}
+
+/// A whole number; from 10 000 on, with its digits grouped by thin spaces
+/// ("157 398"), so that large counts can be read at a glance.
+fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    if digits.len() <= 4 {
+        return n.to_string();
+    }
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{2009}');
+        }
+        grouped.push(digit);
+    }
+    if n < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
     }
 }
 
@@ -72,6 +93,9 @@ mod tests {
         assert_eq!(value(3.0 * 1024.0 * 1024.0, Unit::Bytes), "3.00 MiB");
         assert_eq!(value(512.0, Unit::Bytes), "512 B");
         assert_eq!(value(41.6, Unit::Count), "42");
+        assert_eq!(value(9999.0, Unit::Count), "9999");
+        assert_eq!(value(157_398.0, Unit::Count), "157\u{2009}398");
+        assert_eq!(value(-12_000.0, Unit::Count), "-12\u{2009}000");
         assert_eq!(value(1.0, Unit::Flag), "yes");
         assert_eq!(value(0.0, Unit::Flag), "no");
         assert_eq!(

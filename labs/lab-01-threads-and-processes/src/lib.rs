@@ -447,11 +447,11 @@ fn run_python(ctx: &Context, script: &str, size: String, rounds: usize) -> Resul
     Ok(m)
 }
 
-/// CPython's threads and processes on the seed's waiting tasks. (1 s
+/// CPython's threads and processes on the seed's waiting tasks. (Half-second
 /// waits, not the Rust experiment's 2 s: the ratio is the same and the lab
 /// stays under a minute.)
 pub fn python_io(ctx: &Context) -> Result<Measured> {
-    let seconds = ctx.pick(1.0, 0.2);
+    let seconds = ctx.pick(0.5, 0.2);
     let rounds = ctx.pick(2, 3);
     let mut m = run_python(ctx, "io_bound.py", format!("--seconds={seconds}"), rounds)?;
     m.param("wait_s", seconds);
