@@ -218,7 +218,7 @@ impl Check {
         let times = |v: f64| format::value(v, Unit::Times);
         match self {
             Check::AtLeast(t) | Check::AtMost(t) => format!("{t}"),
-            Check::Between(low, high) => format!("{low}–{high}"),
+            Check::Between(low, high) => format!("{low} and {high}"),
             Check::PerWorker(f) => times(f * workers as f64),
             Check::OfCapacity(f) => format!("{:.0}% of the measured capacity", f * 100.0),
             Check::Observed | Check::NotObserved => String::new(),
@@ -273,7 +273,14 @@ pub fn evaluate(
             return result;
         }
     };
-    let shown = threshold.map(|t| format::value(t, metric.unit));
+    let shown = match claim.check {
+        Check::Between(low, high) => Some(format!(
+            "{} and {}",
+            format::value(low, metric.unit),
+            format::value(high, metric.unit)
+        )),
+        _ => threshold.map(|t| format::value(t, metric.unit)),
+    };
     result.statement = claim.sentence(here.workers, shown.as_deref());
     result.threshold = threshold;
     result.rule = rule;
@@ -388,7 +395,8 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
             );
             (value >= t, Some(t), rule)
         }
-        Check::Observed => (value != 0.0, None, "observed".to_string()),
+        // A flag is 1 or 0; anything else (NaN included) is not "observed".
+        Check::Observed => (value == 1.0, None, "observed".to_string()),
         Check::NotObserved => (value == 0.0, None, "not observed".to_string()),
     };
     Outcome::Checked(holds, threshold, rule)

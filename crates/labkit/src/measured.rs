@@ -179,7 +179,9 @@ pub fn per_round_ratio(numerators: &[f64], denominators: &[f64]) -> Summary {
 
 /// Values collected by name while variants run — a count a run printed, a
 /// latency it measured inside — to be summarised afterwards. Variants run in
-/// warm-up rounds too: [`Collector::keep_last`] drops what they recorded there.
+/// warm-up rounds too: [`Collector::keep_last`] drops what they recorded
+/// there, and assumes one value per name per round (record under separate
+/// names what a round records several times).
 #[derive(Debug, Default)]
 pub struct Collector {
     values: std::cell::RefCell<BTreeMap<String, Vec<f64>>>,

@@ -108,8 +108,6 @@ fn numbers_in(json: &serde_json::Value, names: &[&str], script: &Path) -> Result
         .collect()
 }
 
-impl Python {}
-
 /// A CPython script run once per round, as one more variant of an
 /// interleaved comparison. Each run times its own variants from inside
 /// CPython (so interpreter start-up is not counted) and prints their seconds

@@ -220,7 +220,21 @@ fn measure_once(
         paired: paired.as_ref(),
         ..*ctx
     };
-    let mut measured = (experiment.run)(&run_ctx)?;
+    // A panic in an experiment (a bug, or a helper's assertion) is an error
+    // of that experiment, re-measured and reported like any other, not the
+    // end of the whole run.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (experiment.run)(&run_ctx)));
+    let mut measured = match ran {
+        Ok(result) => result?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            bail!("the experiment panicked: {message}");
+        }
+    };
     if let Some(paired) = &paired {
         let capacity = match paired.capacity() {
             Some(capacity) => capacity,

@@ -145,12 +145,15 @@ static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
 static ARGUMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#""([^"]*)"|([^\s"]+)"#).expect("valid"));
 
-/// Expands every directive in one chapter's Markdown.
+/// Expands every directive in one chapter's Markdown. Text that starts like
+/// a directive but does not parse as one (an unclosed quote, a stray brace)
+/// is an error, never published as it stands.
 pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
     for found in DIRECTIVE.captures_iter(content) {
         let whole = found.get(0).expect("group 0");
+        refuse_malformed(&content[last..whole.start()])?;
         out.push_str(&content[last..whole.start()]);
         last = whole.end();
         if !found[1].is_empty() {
@@ -165,8 +168,18 @@ pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
             .with_context(|| format!("in directive {}", whole.as_str()))?;
         out.push_str(&text);
     }
+    refuse_malformed(&content[last..])?;
     out.push_str(&content[last..]);
     Ok(out)
+}
+
+/// Fails on `{{#lab-` in text between the directives that parsed.
+fn refuse_malformed(text: &str) -> Result<()> {
+    if let Some(at) = text.find("{{#lab-") {
+        let start: String = text[at..].chars().take(60).collect();
+        bail!("a malformed directive: {start}… (check its quotes and braces)");
+    }
+    Ok(())
 }
 
 fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<String> {
@@ -301,6 +314,9 @@ fn lab_rounds(results: &LabResults, path: &str, side: &str, value: &str) -> Resu
     let Some(summary) = &metric.summary else {
         bail!("{path} was measured once: it has no rounds to count");
     };
+    if side != "<" && side != ">" {
+        bail!("{side:?} is not < or >");
+    }
     let value: f64 = value
         .parse()
         .map_err(|_| anyhow!("{value:?} is not a number"))?;
@@ -313,9 +329,6 @@ fn lab_rounds(results: &LabResults, path: &str, side: &str, value: &str) -> Resu
             _ => false,
         })
         .count();
-    if side != "<" && side != ">" {
-        bail!("{side:?} is not < or >");
-    }
     Ok(format!("{count} of {} rounds", summary.samples.len()))
 }
 

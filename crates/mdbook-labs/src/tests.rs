@@ -332,3 +332,18 @@ fn lab_value_gives_other_statistics_on_request() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("not one of"), "{err:#}");
 }
+
+#[test]
+fn a_malformed_directive_fails_the_build_instead_of_being_published() {
+    let (_dir, mut results) = results_dir();
+    for broken in [
+        "{{#lab-compare lab-07 cpu.even \"a \"b\" \"c\"}}",
+        "{{#lab-value lab-07 cpu.even",
+    ] {
+        let err = expand(broken, &mut results).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("malformed directive"),
+            "{broken}: {err:#}"
+        );
+    }
+}

@@ -59,18 +59,18 @@ def processes_queue(count):
     inbox.put(None)
     echo.join()
     return seconds
-# ANCHOR_END: queues
 
 
 def processes_pipe(count):
     context = multiprocessing.get_context("fork")
-    mine, theirs = context.Pipe()
+    mine, theirs = context.Pipe()  # duplex: a socket pair
     echo = context.Process(target=echo_pipe, args=(theirs,))
     echo.start()
     seconds = ping(mine.send, mine.recv, count)
     mine.send(None)
     echo.join()
     return seconds
+# ANCHOR_END: queues
 
 
 MECHANISMS = {

@@ -1,6 +1,6 @@
 """The convoy effect (David Beazley): a thread doing short I/O operations
 beside a CPU-bound thread. Each operation releases the GIL; getting it back
-means waiting for the CPU-bound thread to drop it — up to a switch interval.
+means waiting for the CPU-bound thread to drop it — about a switch interval.
 
     python3 convoy.py [operations] [wait_ms]
 """

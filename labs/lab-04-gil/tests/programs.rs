@@ -322,3 +322,42 @@ fn the_overlap_each_thread_times_itself_is_zero_only_with_the_gil() {
     assert_eq!(overlap(true), 0.0);
     assert!(overlap(false) > 0.0);
 }
+
+#[test]
+fn an_error_inside_with_still_releases_the_lock() {
+    // The subset has no `try`: without the frame's exit on error, the lock
+    // stays held and the main thread waits for it forever.
+    let program = "import threading\nlock = threading.Lock()\ndef bad():\n    with lock:\n        x = 1 // 0\n\
+                   t = threading.Thread(target=bad)\nt.start()\nt.join()\nwith lock:\n    print('the lock is free')\n";
+    let report = run_source(program, "t.py", &Options { capture: true, ..Options::default() }).unwrap();
+    assert_eq!(report.output, "the lock is free\n");
+    assert!(report.thread_errors[0].contains("ZeroDivisionError"));
+}
+
+#[test]
+fn a_task_cannot_wait_for_its_own_pool_to_shut_down() {
+    let program = "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(max_workers=1)\n\
+                   def stop():\n    pool.shutdown()\n    return 1\nprint(pool.submit(stop).result())\n";
+    let error = run(program).unwrap_err().to_string();
+    assert!(error.contains("RuntimeError: cannot join current thread"), "{error}");
+}
+
+#[test]
+fn huge_ranges_sleeps_and_self_holding_lists_are_errors_not_hangs() {
+    let cases = [
+        ("print(len(list(range(10**12))))\n", "MemoryError"),
+        ("import time\ntime.sleep(1e20)\n", "OverflowError: sleep length is too large"),
+        (
+            "from concurrent.futures import ProcessPoolExecutor\ndef f(x):\n    return 0\na = [1]\na.append(a)\n\
+             with ProcessPoolExecutor(max_workers=1) as ex:\n    ex.submit(f, a)\n",
+            "RecursionError",
+        ),
+    ];
+    for (program, says) in cases {
+        let error = run(program).unwrap_err().to_string();
+        assert!(error.contains(says), "{program:?}: {error}");
+    }
+    // A range that ends next to i64's largest value ends; it does not wrap.
+    let edge = "n = 0\nfor i in range(9223372036854775800, 9223372036854775807, 4):\n    n += 1\nprint(n, len(list(range(9223372036854775800, 9223372036854775807, 4))))\n";
+    assert_eq!(run(edge).unwrap(), "2 2\n");
+}

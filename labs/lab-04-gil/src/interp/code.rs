@@ -89,6 +89,11 @@ pub enum Instr {
     BuildString(u32),
     /// Fail with an AssertionError; with a message if `true` (on the stack).
     AssertFail(bool),
+    /// Pop a context (a lock, a pool), remember it in the frame, and push
+    /// what its `__enter__` gives (`with … as name`).
+    WithEnter,
+    /// Forget the innermost context and call its `__exit__`.
+    WithExit,
     /// Return the top.
     Return,
 }

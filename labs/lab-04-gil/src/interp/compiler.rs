@@ -322,14 +322,13 @@ impl Unit {
                 self.end_loop();
             }
             StmtKind::With(context, name, body) => {
-                // The context object stays on the stack during the body (the
-                // body leaves the stack as it found it); `__enter__` gives the
-                // value bound by `as`, `__exit__` ends it: a lock's acquire
-                // and release, a pool's shutdown(wait=True).
+                // The frame remembers the context while the body runs, so
+                // that an error in the body still calls its `__exit__` (the
+                // subset has no `try`); `__enter__` gives the value bound by
+                // `as`, `__exit__` ends it: a lock's acquire and release, a
+                // pool's shutdown(wait=True).
                 self.expression(context, globals)?;
-                self.emit(Instr::Dup, line);
-                let enter = self.name("__enter__");
-                self.emit(Instr::CallMethod(enter, 0), line);
+                self.emit(Instr::WithEnter, line);
                 match name {
                     Some(name) => {
                         let variable = Expr {
@@ -345,9 +344,7 @@ impl Unit {
                 self.with_depth += 1;
                 self.block(body, globals)?;
                 self.with_depth -= 1;
-                let exit = self.name("__exit__");
-                self.emit(Instr::CallMethod(exit, 0), line);
-                self.emit(Instr::Pop, line);
+                self.emit(Instr::WithExit, line);
             }
             StmtKind::Import(modules) => {
                 for module in modules {

@@ -20,8 +20,28 @@ const TUPLE: u8 = 6;
 const LIST: u8 = 7;
 const FUNCTION: u8 = 8;
 
+/// How deeply values may nest to be sent (CPython's pickle stops at its
+/// recursion limit too; a list that holds itself would never end).
+const MAX_DEPTH: usize = 100;
+
 /// Appends `value` to `out`; functions go by name.
 pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), PyError> {
+    encode_nested(value, out, 0)
+}
+
+fn encode_nested(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), PyError> {
+    if depth > MAX_DEPTH {
+        return Err(PyError::new(
+            "RecursionError",
+            "maximum recursion depth exceeded while pickling an object",
+        ));
+    }
+    let sequence = |items: &[Value], out: &mut Vec<u8>| -> Result<(), PyError> {
+        out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+        items
+            .iter()
+            .try_for_each(|item| encode_nested(item, out, depth + 1))
+    };
     match value {
         Value::None => out.push(NONE),
         Value::Bool(b) => out.push(if *b { TRUE } else { FALSE }),
@@ -43,7 +63,10 @@ pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), PyError> {
         }
         Value::List(items) => {
             out.push(LIST);
-            sequence(&lock_list(items), out)?;
+            // A copy, so that no lock is held while the items are encoded
+            // (a list may hold itself).
+            let copy = lock_list(items).clone();
+            sequence(&copy, out)?;
         }
         Value::Function(code) => {
             out.push(FUNCTION);
@@ -62,11 +85,6 @@ pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), PyError> {
 fn text(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&(s.len() as u64).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
-}
-
-fn sequence(items: &[Value], out: &mut Vec<u8>) -> Result<(), PyError> {
-    out.extend_from_slice(&(items.len() as u64).to_le_bytes());
-    items.iter().try_for_each(|item| encode(item, out))
 }
 
 /// Reads one value from the front of `bytes`; a function's name is looked

@@ -13,10 +13,23 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// A task's result: not there yet, then the value or the exception.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FutureObject {
     outcome: Mutex<Option<Result<Value, PyError>>>,
     done: Condvar,
+    /// The process that submitted the task: in a forked child the future's
+    /// worker does not exist, so waiting there would never end.
+    pub owner: Pid,
+}
+
+impl Default for FutureObject {
+    fn default() -> FutureObject {
+        FutureObject {
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+            owner: nix::unistd::getpid(),
+        }
+    }
 }
 
 impl FutureObject {
@@ -71,6 +84,8 @@ pub struct Task {
 struct Queue {
     tasks: VecDeque<Task>,
     shutdown: bool,
+    /// Set when a worker died: what every later submit raises.
+    broken: Option<PyError>,
     /// Workers waiting for a task right now.
     idle: usize,
 }
@@ -99,6 +114,8 @@ pub struct Executor {
     pub threads: Mutex<Vec<JoinHandle<()>>>,
     /// A process pool's worker processes, once started (reaped by shutdown).
     pub children: Mutex<Vec<Child>>,
+    /// Held by the one `shutdown` that is joining the workers.
+    pub joining: Mutex<()>,
 }
 
 impl Executor {
@@ -112,6 +129,7 @@ impl Executor {
             available: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             children: Mutex::new(Vec::new()),
+            joining: Mutex::new(()),
         }
     }
 
@@ -129,6 +147,9 @@ impl Executor {
     pub fn submit(&self, work: Work) -> Result<(Arc<FutureObject>, bool), PyError> {
         let future = Arc::new(FutureObject::default());
         let mut queue = lock(&self.queue);
+        if let Some(broken) = &queue.broken {
+            return Err(broken.clone());
+        }
         if queue.shutdown {
             return Err(PyError::new(
                 "RuntimeError",
@@ -176,6 +197,7 @@ impl Executor {
     pub fn break_with(&self, error: PyError) {
         let mut queue = lock(&self.queue);
         queue.shutdown = true;
+        queue.broken = Some(error.clone());
         for task in queue.tasks.drain(..) {
             task.future.set(Err(error.clone()));
         }

@@ -250,6 +250,7 @@ pub struct Runtime {
     errors: Mutex<Vec<String>>,
     started_at: Instant,
     running: Mutex<Vec<(usize, f64, f64)>>,
+    forking: Mutex<()>,
 }
 
 impl Runtime {
@@ -292,7 +293,15 @@ impl Runtime {
             errors: Mutex::new(Vec::new()),
             started_at: Instant::now(),
             running: Mutex::new(Vec::new()),
+            forking: Mutex::new(()),
         }
+    }
+
+    /// Held from making a child's pipes until the fork: free-threaded,
+    /// another thread forking in between would give its child a copy of
+    /// them (the child's fresh runtime has a lock of its own).
+    pub fn fork_lock(&self) -> MutexGuard<'_, ()> {
+        self.forking.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Seconds since this runtime started, on a clock every thread shares.

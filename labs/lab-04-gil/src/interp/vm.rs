@@ -265,9 +265,28 @@ impl Vm {
         result
     }
 
+    /// Runs a frame; if it fails inside `with` blocks, their contexts are
+    /// exited, innermost first, before the error goes on (a lock held by a
+    /// failed thread would otherwise stay locked for every other thread).
+    fn execute(&mut self, code: &Code, locals: Vec<Value>) -> Result<Value, PyError> {
+        let mut contexts = Vec::new();
+        let result = self.execute_frame(code, locals, &mut contexts);
+        if result.is_err() {
+            while let Some(context) = contexts.pop() {
+                let _ = self.call_method(context, "__exit__", Vec::new(), None);
+            }
+        }
+        result
+    }
+
     // ANCHOR: loop_head
     /// The bytecode loop.
-    fn execute(&mut self, code: &Code, mut locals: Vec<Value>) -> Result<Value, PyError> {
+    fn execute_frame(
+        &mut self,
+        code: &Code,
+        mut locals: Vec<Value>,
+        contexts: &mut Vec<Value>,
+    ) -> Result<Value, PyError> {
         locals.resize(code.locals.len(), Value::Unbound);
         let mut stack: Vec<Value> = Vec::with_capacity(16);
         let mut iters: Vec<Iter> = Vec::new();
@@ -324,7 +343,8 @@ impl Vm {
                         };
                         if more {
                             stack.push(Value::Int(*next));
-                            *next = next.wrapping_add(*step);
+                            // Past i64's end the range is over, not wrapped.
+                            *next = next.checked_add(*step).unwrap_or(*stop);
                         } else {
                             iters.pop();
                             pc = exit as usize;
@@ -350,7 +370,7 @@ impl Vm {
                         };
                         if more {
                             locals[slot as usize] = Value::Int(*next);
-                            *next = next.wrapping_add(*step);
+                            *next = next.checked_add(*step).unwrap_or(*stop);
                         } else {
                             iters.pop();
                             pc = exit as usize;
@@ -551,6 +571,24 @@ impl Vm {
                     };
                     return Err(locate(PyError::new("AssertionError", message), code, pc));
                 }
+                Instr::WithEnter => {
+                    let context = pop!();
+                    let entered = self.call_method(context.clone(), "__enter__", Vec::new(), None);
+                    // Remembered only once entered: a failed `__enter__` has
+                    // nothing to exit.
+                    stack.push(tri!(code, pc, entered));
+                    contexts.push(context);
+                }
+                Instr::WithExit => {
+                    let context = contexts
+                        .pop()
+                        .expect("the compiler pairs WithEnter and WithExit");
+                    tri!(
+                        code,
+                        pc,
+                        self.call_method(context, "__exit__", Vec::new(), None)
+                    );
+                }
                 Instr::Return => return Ok(pop!()),
             }
         }
@@ -713,6 +751,12 @@ impl Vm {
             }
             (Value::Future(future), "result") => {
                 arity(0)?;
+                if future.owner != self.rt.pid && !future.is_done() {
+                    return Err(PyError::new(
+                        "RuntimeError",
+                        "this future's task runs in the parent process: its result cannot come to a forked child",
+                    ));
+                }
                 self.blocking(|| future.wait())
             }
             (Value::Future(future), "done") => arity(0).map(|_| Value::Bool(future.is_done())),
@@ -795,11 +839,14 @@ impl Vm {
             (Module::Time, "sleep") => {
                 unexpected_keywords()?;
                 let seconds = one_number("time.sleep", &args)?;
-                if seconds < 0.0 || !seconds.is_finite() {
+                if seconds < 0.0 || seconds.is_nan() {
                     return Err(PyError::new(
                         "ValueError",
                         "sleep length must be non-negative",
                     ));
+                }
+                if seconds > MAX_SLEEP_S {
+                    return Err(PyError::new("OverflowError", "sleep length is too large"));
                 }
                 self.blocking(|| sleep_for(seconds));
                 Ok(Value::None)
@@ -922,6 +969,9 @@ impl Vm {
             ));
         }
         let globals = self.rt.snapshot_globals();
+        // No other thread may fork while our pipe is open, or its child
+        // would inherit the pipe's write end and our reader never see EOF.
+        let _forking = self.rt.fork_lock();
         let (reader, writer) = self.output_pipe()?;
         let reader_fd = reader.as_ref().map(|r| r.as_raw_fd());
         // Without capture, the child writes where this interpreter writes
@@ -1103,11 +1153,28 @@ impl Vm {
         if pool.owner != self.rt.pid {
             return Ok(Value::None); // a forked child's copy: not its to end
         }
+        let me = std::thread::current().id();
+        let own_worker = pool
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|t| t.thread().id() == me);
+        if own_worker {
+            return Err(PyError::new(
+                "RuntimeError",
+                "cannot join current thread: a pool's task cannot wait for its own pool to shut down",
+            ));
+        }
         pool.close();
-        let threads = std::mem::take(&mut *pool.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        let children =
-            std::mem::take(&mut *pool.children.lock().unwrap_or_else(|p| p.into_inner()));
+        // One shutdown at a time: a second caller waits until the first has
+        // joined every worker, so that neither returns while tasks still run.
         self.blocking(|| {
+            let _joining = pool.joining.lock().unwrap_or_else(|p| p.into_inner());
+            let threads =
+                std::mem::take(&mut *pool.threads.lock().unwrap_or_else(|p| p.into_inner()));
+            let children =
+                std::mem::take(&mut *pool.children.lock().unwrap_or_else(|p| p.into_inner()));
             for thread in threads {
                 let _ = thread.join();
             }
@@ -1156,6 +1223,8 @@ impl Vm {
     /// outcomes; in this process, a thread feeds it from the pool's queue.
     fn start_pool_process(&mut self, pool: &Arc<Executor>) -> Result<(), PyError> {
         let os_error = |e: nix::errno::Errno| PyError::new("OSError", format!("pipe: {e}"));
+        // As in start_process: no other fork while these pipes are open here.
+        let forking = self.rt.fork_lock();
         let (task_read, task_write) = nix::unistd::pipe().map_err(os_error)?;
         let (result_read, result_write) = nix::unistd::pipe().map_err(os_error)?;
         let parents_ends = [task_write.as_raw_fd(), result_read.as_raw_fd()];
@@ -1180,6 +1249,7 @@ impl Vm {
             Vm::new(rt, 1).pool_process(File::from(task_read), File::from(result_write))
         })
         .map_err(|e| PyError::new("OSError", format!("{e:#}")))?;
+        drop(forking);
         let pid = child.pid();
         pool.children
             .lock()
@@ -1208,7 +1278,7 @@ impl Vm {
     /// The loop of a process pool's worker process; returns its exit code.
     fn pool_process(mut self, mut tasks: File, mut results: File) -> i32 {
         self.enter();
-        while let Ok(Some(frame)) = read_frame(&mut tasks) {
+        while let Ok(Some(frame)) = self.blocking(|| read_frame(&mut tasks)) {
             let outcome = self.run_task(&frame);
             let printed = match &self.rt.output {
                 Output::Capture(buffer) => {
@@ -1222,7 +1292,7 @@ impl Vm {
                 pickle::encode_outcome(&outcome),
             ]
             .concat();
-            if write_frame(&mut results, &reply).is_err() {
+            if self.blocking(|| write_frame(&mut results, &reply)).is_err() {
                 break;
             }
         }
@@ -1351,8 +1421,19 @@ fn read_reply(from: &mut File, pid: nix::unistd::Pid) -> std::io::Result<Vec<u8>
     }
 }
 
+/// The most items `list()` or a pool's `map` will make at once.
+const MAX_ITEMS: i64 = 100_000_000;
+
 /// The items of a range, tuple, list or string, as `for` would see them.
 fn items_of(iterable: Value) -> Result<Vec<Value>, PyError> {
+    if let Value::Range(r) = &iterable
+        && range_len(r.0, r.1, r.2) > MAX_ITEMS
+    {
+        return Err(PyError::new(
+            "MemoryError",
+            format!("more than {MAX_ITEMS} items: too many for this interpreter"),
+        ));
+    }
     let mut iter = Iter::of(iterable)?;
     let mut items = Vec::new();
     loop {
@@ -1367,7 +1448,7 @@ fn items_of(iterable: Value) -> Result<Vec<Value>, PyError> {
                     return Ok(items);
                 }
                 items.push(Value::Int(*next));
-                *next = next.wrapping_add(*step);
+                *next = next.checked_add(*step).unwrap_or(*stop);
             }
             Iter::Items { items: all, next } => {
                 let Some(item) = all.get(*next) else {
@@ -1421,6 +1502,10 @@ fn max_workers(
         ))),
     }
 }
+
+/// The longest sleep: a deadline that still fits the kernel's clock (a
+/// century, far below where the seconds would overflow).
+const MAX_SLEEP_S: f64 = 100.0 * 365.25 * 24.0 * 3600.0;
 
 /// Sleeps until `seconds` from now, in the kernel even when that is now:
 /// CPython's `time.sleep` calls `clock_nanosleep` with an absolute deadline
