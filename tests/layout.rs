@@ -235,8 +235,9 @@ fn every_crate_a_lab_runs_is_compiled_like_a_release_build() {
 
 #[test]
 fn the_profile_check_fails_on_an_unoptimised_dependency_or_lab() {
-    // It must be able to fail: without "*", serde_json is unoptimised; a lab
-    // entry with debug assertions on is not release-like either.
+    // It must be able to fail: a linked crate without an entry is unoptimised,
+    // and a lab entry with debug assertions on is not release-like either;
+    // a "*" entry covers crates from outside the workspace, not labs.
     let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let mut manifest: toml::Table = toml::from_str(&text).unwrap();
     let packages = vec![
@@ -247,10 +248,16 @@ fn the_profile_check_fails_on_an_unoptimised_dependency_or_lab() {
     let overrides = manifest["profile"]["dev"]["package"]
         .as_table_mut()
         .unwrap();
-    overrides.remove("*");
+    overrides.remove("serde_json");
     overrides["lab-01"]["debug-assertions"] = toml::Value::Boolean(true);
+    let release_like = overrides["lab-02"].clone();
     assert_eq!(
         not_release_like(&manifest, &packages),
         ["serde_json", "lab-01"]
     );
+    let overrides = manifest["profile"]["dev"]["package"]
+        .as_table_mut()
+        .unwrap();
+    overrides.insert("*".to_string(), release_like);
+    assert_eq!(not_release_like(&manifest, &packages), ["lab-01"]);
 }

@@ -329,7 +329,15 @@ fn an_error_inside_with_still_releases_the_lock() {
     // stays held and the main thread waits for it forever.
     let program = "import threading\nlock = threading.Lock()\ndef bad():\n    with lock:\n        x = 1 // 0\n\
                    t = threading.Thread(target=bad)\nt.start()\nt.join()\nwith lock:\n    print('the lock is free')\n";
-    let report = run_source(program, "t.py", &Options { capture: true, ..Options::default() }).unwrap();
+    let report = run_source(
+        program,
+        "t.py",
+        &Options {
+            capture: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     assert_eq!(report.output, "the lock is free\n");
     assert!(report.thread_errors[0].contains("ZeroDivisionError"));
 }
@@ -339,14 +347,20 @@ fn a_task_cannot_wait_for_its_own_pool_to_shut_down() {
     let program = "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(max_workers=1)\n\
                    def stop():\n    pool.shutdown()\n    return 1\nprint(pool.submit(stop).result())\n";
     let error = run(program).unwrap_err().to_string();
-    assert!(error.contains("RuntimeError: cannot join current thread"), "{error}");
+    assert!(
+        error.contains("RuntimeError: cannot join current thread"),
+        "{error}"
+    );
 }
 
 #[test]
 fn huge_ranges_sleeps_and_self_holding_lists_are_errors_not_hangs() {
     let cases = [
         ("print(len(list(range(10**12))))\n", "MemoryError"),
-        ("import time\ntime.sleep(1e20)\n", "OverflowError: sleep length is too large"),
+        (
+            "import time\ntime.sleep(1e20)\n",
+            "OverflowError: sleep length is too large",
+        ),
         (
             "from concurrent.futures import ProcessPoolExecutor\ndef f(x):\n    return 0\na = [1]\na.append(a)\n\
              with ProcessPoolExecutor(max_workers=1) as ex:\n    ex.submit(f, a)\n",
