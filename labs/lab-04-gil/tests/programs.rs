@@ -87,14 +87,7 @@ fn pools_keep_the_order_of_map_and_the_errors_of_tasks() {
         );
         let error = run(&program).unwrap_err().to_string();
         assert!(error.contains("ZeroDivisionError"), "{pool}: {error}");
-        let report = match run_source(
-            &program,
-            "t.py",
-            &Options {
-                capture: true,
-                ..Options::default()
-            },
-        ) {
+        let report = match report(&program) {
             Err(Error::Runtime { report, .. }) => report,
             other => panic!("{pool}: {other:?}"),
         };
@@ -182,7 +175,8 @@ fn the_counters_count_exactly_with_the_gil_or_a_lock() {
     );
 }
 
-fn run(source: &str) -> Result<String, Error> {
+/// Runs `source` with its output captured; the whole report.
+fn report(source: &str) -> Result<lab_04::interp::Report, Error> {
     run_source(
         source,
         "t.py",
@@ -191,7 +185,11 @@ fn run(source: &str) -> Result<String, Error> {
             ..Options::default()
         },
     )
-    .map(|r| r.output)
+}
+
+/// Runs `source` with its output captured; what it printed.
+fn run(source: &str) -> Result<String, Error> {
+    report(source).map(|r| r.output)
 }
 
 #[test]
@@ -270,15 +268,7 @@ fn errors_name_the_file_line_and_what_went_wrong() {
 #[test]
 fn an_error_in_a_thread_is_reported_and_the_program_goes_on() {
     let program = "import threading\ndef bad():\n    return 1 // 0\nt = threading.Thread(target=bad)\nt.start()\nt.join()\nprint('still here')\n";
-    let report = run_source(
-        program,
-        "t.py",
-        &Options {
-            capture: true,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let report = report(program).unwrap();
     assert_eq!(report.output, "still here\n");
     assert_eq!(report.thread_errors.len(), 1);
     assert!(
@@ -329,15 +319,7 @@ fn an_error_inside_with_still_releases_the_lock() {
     // stays held and the main thread waits for it forever.
     let program = "import threading\nlock = threading.Lock()\ndef bad():\n    with lock:\n        x = 1 // 0\n\
                    t = threading.Thread(target=bad)\nt.start()\nt.join()\nwith lock:\n    print('the lock is free')\n";
-    let report = run_source(
-        program,
-        "t.py",
-        &Options {
-            capture: true,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let report = report(program).unwrap();
     assert_eq!(report.output, "the lock is free\n");
     assert!(report.thread_errors[0].contains("ZeroDivisionError"));
 }
