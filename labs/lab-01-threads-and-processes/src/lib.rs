@@ -134,11 +134,11 @@ pub fn three_ways(
 
 /// The usual record of a three-way comparison: each variant's seconds, and
 /// the speedup of threads and of processes over sequential.
-fn record(m: &mut Measured, times: &Interleaved, prefix: &str, workers: usize) {
+fn record(m: &mut Measured, times: &Interleaved, workers: usize) {
     let (threads, processes) = (format!("{workers} threads"), format!("{workers} processes"));
     m.times_and_speedups(
         times,
-        prefix,
+        "",
         ("sequential", "one after another"),
         &[("threads", &threads), ("processes", &processes)],
     );
@@ -154,7 +154,7 @@ pub fn io_bound(ctx: &Context) -> Result<Measured> {
     m.param("workers", ctx.workers)
         .param("wait_s", wait.as_secs_f64())
         .param("rounds", rounds);
-    record(&mut m, &times, "", ctx.workers);
+    record(&mut m, &times, ctx.workers);
     Ok(m)
 }
 
@@ -173,7 +173,7 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
         Unit::Seconds,
         times.summary("sequential").median / (ctx.workers as f64 * n as f64),
     );
-    record(&mut m, &times, "", ctx.workers);
+    record(&mut m, &times, ctx.workers);
     Ok(m)
 }
 
@@ -443,7 +443,7 @@ fn run_python(ctx: &Context, script: &str, size: String, rounds: usize) -> Resul
     m.param("python", cpython.version())
         .param("workers", ctx.workers)
         .param("rounds", rounds);
-    record(&mut m, &times, "", ctx.workers);
+    record(&mut m, &times, ctx.workers);
     Ok(m)
 }
 

@@ -103,6 +103,16 @@ pub fn crossbeam_round_trips(count: u64) -> u64 {
 /// `count` times; the echo thread sends back `echo(message)`. Returns the
 /// value after the last trip.
 pub fn bounce_through_crossbeam<T: Send>(value: T, count: u64, echo: impl Fn(T) -> T + Send) -> T {
+    with_echo_thread(echo, |trip| (0..count).fold(value, |value, _| trip(value)))
+}
+
+/// Runs `main` beside an echo thread that answers each message with
+/// `echo(message)`, over two bounded crossbeam channels; `main` gets `trip`,
+/// which sends one message and returns the answer.
+pub fn with_echo_thread<T: Send, R>(
+    echo: impl Fn(T) -> T + Send,
+    main: impl FnOnce(&dyn Fn(T) -> T) -> R,
+) -> R {
     let (to_echo, echo_inbox) = crossbeam_channel::bounded::<T>(1);
     let (to_main, main_inbox) = crossbeam_channel::bounded::<T>(1);
     thread::scope(|scope| {
@@ -113,13 +123,13 @@ pub fn bounce_through_crossbeam<T: Send>(value: T, count: u64, echo: impl Fn(T) 
                 }
             }
         });
-        let mut value = value;
-        for _ in 0..count {
-            to_echo.send(value).expect("the echo thread is alive");
-            value = main_inbox.recv().expect("the echo thread answers");
-        }
-        drop(to_echo); // ends the echo thread's loop (see above)
-        value
+        let trip = |message: T| {
+            to_echo.send(message).expect("the echo thread is alive");
+            main_inbox.recv().expect("the echo thread answers")
+        };
+        let result = main(&trip);
+        drop(to_echo); // ends the echo thread's loop (see std_channel_round_trips)
+        result
     })
 }
 
@@ -419,6 +429,21 @@ pub fn move_through_channel(payload: Vec<u8>, count: usize) -> Vec<u8> {
     bounce_through_crossbeam(payload, count as u64, |message| message)
 }
 
+/// The same, but the thread that receives it reads it (checksums it) before
+/// sending it back: what a worker thread handed a buffer really does.
+pub fn move_and_read(payload: Vec<u8>, count: usize, expected: u64) -> Result<Vec<u8>> {
+    let wrong = AtomicU64::new(0);
+    let back = bounce_through_crossbeam(payload, count as u64, |message| {
+        if checksum(&message) != expected {
+            wrong.fetch_add(1, Ordering::Relaxed);
+        }
+        message
+    });
+    ensure!(wrong.into_inner() == 0, "a moved message arrived changed");
+    Ok(back)
+}
+// ANCHOR_END: move
+
 /// Moves a small and a large `Vec` to an echo thread and back, alternately,
 /// `count` times each, timing each size's trips apart, so that both sizes
 /// see the same machine trip after trip (a partner that happens to spin or
@@ -429,32 +454,24 @@ pub fn move_both_sizes(
     large: Vec<u8>,
     count: usize,
 ) -> (Vec<u8>, Vec<u8>, f64, f64) {
-    let (to_echo, echo_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
-    let (to_main, main_inbox) = crossbeam_channel::bounded::<Vec<u8>>(1);
-    thread::scope(|scope| {
-        scope.spawn(move || {
-            for message in echo_inbox {
-                if to_main.send(message).is_err() {
-                    break;
-                }
+    with_echo_thread(
+        |message| message,
+        |trip| {
+            let timed = |vec: Vec<u8>, seconds: &mut f64| {
+                let start = Instant::now();
+                let back = trip(vec);
+                *seconds += start.elapsed().as_secs_f64();
+                back
+            };
+            let (mut small, mut large) = (small, large);
+            let (mut small_s, mut large_s) = (0.0, 0.0);
+            for _ in 0..count {
+                small = timed(small, &mut small_s);
+                large = timed(large, &mut large_s);
             }
-        });
-        let trip = |vec: Vec<u8>, seconds: &mut f64| {
-            let start = Instant::now();
-            to_echo.send(vec).expect("the echo thread is alive");
-            let back = main_inbox.recv().expect("the echo thread answers");
-            *seconds += start.elapsed().as_secs_f64();
-            back
-        };
-        let (mut small, mut large) = (small, large);
-        let (mut small_s, mut large_s) = (0.0, 0.0);
-        for _ in 0..count {
-            small = trip(small, &mut small_s);
-            large = trip(large, &mut large_s);
-        }
-        drop(to_echo); // ends the echo thread's loop
-        (small, large, small_s / count as f64, large_s / count as f64)
-    })
+            (small, large, small_s / count as f64, large_s / count as f64)
+        },
+    )
 }
 
 /// Moving a `Vec` costs the same whatever its size: a 1 KiB one and the
@@ -503,21 +520,6 @@ pub fn moving(ctx: &Context) -> Result<Measured> {
     );
     Ok(m)
 }
-
-/// The same, but the thread that receives it reads it (checksums it) before
-/// sending it back: what a worker thread handed a buffer really does.
-pub fn move_and_read(payload: Vec<u8>, count: usize, expected: u64) -> Result<Vec<u8>> {
-    let wrong = AtomicU64::new(0);
-    let back = bounce_through_crossbeam(payload, count as u64, |message| {
-        if checksum(&message) != expected {
-            wrong.fetch_add(1, Ordering::Relaxed);
-        }
-        message
-    });
-    ensure!(wrong.into_inner() == 0, "a moved message arrived changed");
-    Ok(back)
-}
-// ANCHOR_END: move
 
 /// Copies `payload` into `copy`, another buffer of this process, and reads
 /// the copy, `count` times: the in-process yardstick.

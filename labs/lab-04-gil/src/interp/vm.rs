@@ -43,6 +43,32 @@ enum Iter {
 }
 
 impl Iter {
+    /// The next item, or `None` at the end. A range that would step past
+    /// i64's end is over, not wrapped around.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            Iter::Range { next, stop, step } => {
+                let more = if *step > 0 {
+                    *next < *stop
+                } else {
+                    *next > *stop
+                };
+                if !more {
+                    return None;
+                }
+                let item = Value::Int(*next);
+                *next = next.checked_add(*step).unwrap_or(*stop);
+                Some(item)
+            }
+            Iter::Items { items, next } => {
+                let item = items.get(*next)?.clone();
+                *next += 1;
+                Some(item)
+            }
+        }
+    }
+
     fn of(value: Value) -> Result<Iter, PyError> {
         Ok(match value {
             Value::Range(r) => Iter::Range {
@@ -334,59 +360,26 @@ impl Vm {
                     };
                     stack.push(Value::Bool(tri!(code, pc, result)));
                 }
-                Instr::ForIter(exit) => match iters.last_mut() {
-                    Some(Iter::Range { next, stop, step }) => {
-                        let more = if *step > 0 {
-                            *next < *stop
-                        } else {
-                            *next > *stop
-                        };
-                        if more {
-                            stack.push(Value::Int(*next));
-                            // Past i64's end the range is over, not wrapped.
-                            *next = next.checked_add(*step).unwrap_or(*stop);
-                        } else {
+                Instr::ForIter(exit) => {
+                    let iter = iters.last_mut().expect("GetIter came first");
+                    match iter.next() {
+                        Some(item) => stack.push(item),
+                        None => {
                             iters.pop();
                             pc = exit as usize;
                         }
                     }
-                    Some(Iter::Items { items, next }) => {
-                        if let Some(item) = items.get(*next) {
-                            stack.push(item.clone());
-                            *next += 1;
-                        } else {
+                }
+                Instr::ForIterLocal(exit, slot) => {
+                    let iter = iters.last_mut().expect("GetIter came first");
+                    match iter.next() {
+                        Some(item) => locals[slot as usize] = item,
+                        None => {
                             iters.pop();
                             pc = exit as usize;
                         }
                     }
-                    None => unreachable!("ForIter without GetIter"),
-                },
-                Instr::ForIterLocal(exit, slot) => match iters.last_mut() {
-                    Some(Iter::Range { next, stop, step }) => {
-                        let more = if *step > 0 {
-                            *next < *stop
-                        } else {
-                            *next > *stop
-                        };
-                        if more {
-                            locals[slot as usize] = Value::Int(*next);
-                            *next = next.checked_add(*step).unwrap_or(*stop);
-                        } else {
-                            iters.pop();
-                            pc = exit as usize;
-                        }
-                    }
-                    Some(Iter::Items { items, next }) => {
-                        if let Some(item) = items.get(*next) {
-                            locals[slot as usize] = item.clone();
-                            *next += 1;
-                        } else {
-                            iters.pop();
-                            pc = exit as usize;
-                        }
-                    }
-                    None => unreachable!("ForIterLocal without GetIter"),
-                },
+                }
                 // ANCHOR: superinstruction
                 Instr::AugLocal(op, target, source) => {
                     let result = match (op, &locals[target as usize], &locals[source as usize]) {
@@ -1435,30 +1428,7 @@ fn items_of(iterable: Value) -> Result<Vec<Value>, PyError> {
         ));
     }
     let mut iter = Iter::of(iterable)?;
-    let mut items = Vec::new();
-    loop {
-        match &mut iter {
-            Iter::Range { next, stop, step } => {
-                let more = if *step > 0 {
-                    *next < *stop
-                } else {
-                    *next > *stop
-                };
-                if !more {
-                    return Ok(items);
-                }
-                items.push(Value::Int(*next));
-                *next = next.checked_add(*step).unwrap_or(*stop);
-            }
-            Iter::Items { items: all, next } => {
-                let Some(item) = all.get(*next) else {
-                    return Ok(items);
-                };
-                items.push(item.clone());
-                *next += 1;
-            }
-        }
-    }
+    Ok(std::iter::from_fn(|| iter.next()).collect())
 }
 
 /// `shutdown(wait=…)`'s argument (positional or named; `True` by default).
