@@ -114,7 +114,7 @@ fn numbers_in(json: &serde_json::Value, names: &[&str], script: &Path) -> Result
 /// as JSON, by name; run `k` gets `--first=k`, so that the script can rotate
 /// which of its variants runs first, as the Rust rounds do.
 ///
-/// ```ignore
+/// ```text
 /// let cpython = PythonRounds::new(python, script, vec!["--n=1000".into()], &["sequential", "threads"]);
 /// let mut variants = vec![Variant::new("threads", …), cpython.variant("CPython")];
 /// let times = ctx.interleave(rounds, 1, &mut variants)?;
