@@ -23,10 +23,7 @@ pub fn judge(finished: &Finished, name: &str, limits: &Limits) -> Verdict {
         message,
     };
     let mut verdict = match finished.ending {
-        Ending::TimedOut => fail(format!(
-            "timed out: still running after {} s and killed (a deadlock, or an infinite loop?)",
-            limits.timeout_seconds
-        )),
+        Ending::TimedOut => fail(timed_out(finished.peak_tasks, limits)),
         Ending::TooManyProcesses => fail(too_many(limits)),
         Ending::Flooded => fail(format!(
             "killed for flooding its output: it printed more than {} MiB",
@@ -49,6 +46,23 @@ pub fn judge(finished: &Finished, name: &str, limits: &Limits) -> Verdict {
         ));
     }
     verdict
+}
+
+/// A fork bomb on a loaded machine can run out of time before it reaches the
+/// process limit: then the count it did reach is the clue, so say it.
+fn timed_out(peak_tasks: u64, limits: &Limits) -> String {
+    let many = limits.processes / 4;
+    if peak_tasks >= many.max(2) {
+        format!(
+            "timed out: still running after {} s and killed, with up to {peak_tasks} processes and threads (a fork bomb? the limit is {})",
+            limits.timeout_seconds, limits.processes
+        )
+    } else {
+        format!(
+            "timed out: still running after {} s and killed (a deadlock, or an infinite loop?)",
+            limits.timeout_seconds
+        )
+    }
 }
 
 fn too_many(limits: &Limits) -> String {
@@ -217,6 +231,23 @@ mod tests {
                 .message
                 .contains("too many processes")
         );
+    }
+
+    #[test]
+    fn a_timeout_with_many_processes_names_them() {
+        let limits = Limits::default();
+        let mut run = finished(Ending::TimedOut, "");
+        run.peak_tasks = limits.processes / 2;
+        let bomb = judge(&run, "t", &limits).message;
+        assert!(bomb.contains("processes and threads"), "{bomb}");
+        assert!(
+            bomb.contains(&format!("up to {}", limits.processes / 2)),
+            "{bomb}"
+        );
+        run.peak_tasks = 3;
+        let hang = judge(&run, "t", &limits).message;
+        assert!(hang.contains("deadlock"), "{hang}");
+        assert!(!hang.contains("processes"), "{hang}");
     }
 
     #[test]
