@@ -242,6 +242,10 @@ pub fn evaluate(
         result.reason = Some(reason.clone());
         return result;
     }
+    if let Some(reason) = measured.untestable.get(claim.metric) {
+        result.reason = Some(reason.clone());
+        return result;
+    }
     let Some(metric) = measured.metric(claim.metric) else {
         result.verdict = Verdict::Fail;
         result.reason = Some(format!("metric {:?} was not measured", claim.metric));
@@ -653,6 +657,23 @@ mod tests {
         let skipped = Measured::skipped("python3 not found");
         let result = evaluate(&claim, "e", &skipped, &TWO_CORES);
         assert_eq!(result.verdict, Verdict::Skipped);
+    }
+
+    #[test]
+    fn an_untestable_metric_skips_its_claim_with_the_reason() {
+        let claim = Claim::new("c", "x", Check::AtLeast(1.0), "s");
+        let mut here = measured(0.5, Unit::Times);
+        assert_eq!(
+            evaluate(&claim, "e", &here, &TWO_CORES).verdict,
+            Verdict::Fail
+        );
+        here.untestable("x", "needs more workers than cores");
+        let result = evaluate(&claim, "e", &here, &TWO_CORES);
+        assert_eq!(result.verdict, Verdict::Skipped);
+        assert_eq!(
+            result.reason.as_deref(),
+            Some("needs more workers than cores")
+        );
     }
 
     #[test]

@@ -139,6 +139,13 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The parallel capacity measured so far in this experiment's own rounds
+    /// (only when its claims are judged against it): a yardstick to draw
+    /// beside the experiment's speedups.
+    pub fn capacity(&self) -> Option<crate::stats::Summary> {
+        self.paired.and_then(Paired::capacity)
+    }
+
     /// Runs only a CPython script, once per round, interleaved (with this
     /// experiment's capacity calibration, when it has one); its variants'
     /// seconds, round by round.

@@ -17,6 +17,9 @@ pub struct Measured {
     pub skipped: Option<String>,
     /// Pictures drawn from the run.
     pub figures: Vec<Figure>,
+    /// Metrics that cannot be measured with this run's settings on this
+    /// machine, and why (a claim about one is skipped with that reason).
+    pub untestable: BTreeMap<String, String>,
 }
 
 impl Measured {
@@ -31,6 +34,14 @@ impl Measured {
             skipped: Some(reason.into()),
             ..Measured::default()
         }
+    }
+
+    /// Says that metric `name` cannot be measured here, and why: e.g. "more
+    /// workers than cores" on a machine with more cores than the run's
+    /// workers. Claims about it are skipped with `reason`, never passed.
+    pub fn untestable(&mut self, name: &str, reason: impl Into<String>) -> &mut Self {
+        self.untestable.insert(name.to_string(), reason.into());
+        self
     }
 
     /// Records a parameter.
