@@ -13,6 +13,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -39,6 +40,13 @@ def dies_on_zero(x):
 # ANCHOR_END: tasks
 
 
+def pickled_call(x):
+    """What ProcessPoolExecutor pickles for one task at chunksize 1, without
+    the pool: the call (function by name, arguments) there, the result back."""
+    function, arguments = pickle.loads(pickle.dumps((add_one, (x,))))
+    return pickle.loads(pickle.dumps(function(*arguments)))
+
+
 def per_task(run, tasks):
     start = time.perf_counter()
     run()
@@ -57,6 +65,7 @@ def overhead(tasks, workers, first):
         list(processes.map(add_one, range(workers)))
         variants = {
             "loop": lambda: [add_one(x) for x in items],
+            "pickle_1": lambda: [pickled_call(x) for x in items],
             "tpe_1": lambda: list(threads.map(add_one, items)),
         }
         for chunksize in (1, 10, 100, 1000):

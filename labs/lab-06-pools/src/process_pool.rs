@@ -7,6 +7,7 @@
 //! `BrokenProcessPool` does: every unfinished task fails, no new work is
 //! taken, nothing hangs. Every worker is reaped on every path.
 
+use crate::ring::{Doorbell, Doorbells, Ring};
 use crate::thread_pool::{TaskError, panic_message};
 use anyhow::{Context as _, Result, bail, ensure};
 use labkit::child::{Child, fork_child};
@@ -122,11 +123,14 @@ struct Reply {
     results: Vec<TaskReply>,
 }
 
-/// Writes one frame: its length (4 bytes, little-endian), then its bytes.
+/// Writes one frame: its length (4 bytes, little-endian), then its bytes,
+/// in one `write`.
 fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     let length = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
-    out.write_all(&length.to_le_bytes())?;
-    out.write_all(bytes)
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&length.to_le_bytes());
+    frame.extend_from_slice(bytes);
+    out.write_all(&frame)
 }
 
 /// Reads one frame; `None` at end-of-file (the other side closed its end).
@@ -143,12 +147,12 @@ pub fn read_frame(input: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
 
 // ANCHOR: worker
 /// A worker's life: read a chunk, run its tasks, send the results back,
-/// until the pool closes the request pipe (end-of-file) or `max_tasks`
-/// tasks are done (then the pool starts a fresh worker in its place).
-fn serve(registry: &Registry, mut requests: File, mut replies: File, max_tasks: usize) -> i32 {
+/// until the pool closes its requests (end-of-file) or `max_tasks` tasks
+/// are done (then the pool starts a fresh worker in its place).
+fn serve(registry: &Registry, link: &mut impl WorkerLink, max_tasks: usize) -> i32 {
     let mut done = 0;
     while done < max_tasks {
-        let Ok(Some(frame)) = read_frame(&mut requests) else {
+        let Some(frame) = link.receive() else {
             return 0; // the pool shut down
         };
         let Ok(request) = postcard::from_bytes::<Request>(&frame) else {
@@ -163,10 +167,10 @@ fn serve(registry: &Registry, mut requests: File, mut replies: File, max_tasks: 
             chunk: request.chunk,
             results,
         };
-        let Ok(bytes) = postcard::to_allocvec(&reply) else {
+        let Some(bytes) = encode_reply(reply, link.largest_frame()) else {
             return 2;
         };
-        if write_frame(&mut replies, &bytes).is_err() {
+        if !link.send(&bytes) {
             return 3; // the pool is gone
         }
         done += request.arguments.len();
@@ -175,13 +179,115 @@ fn serve(registry: &Registry, mut requests: File, mut replies: File, max_tasks: 
 }
 // ANCHOR_END: worker
 
+/// The reply's frame; if it is larger than the link can carry, a reply
+/// that says so for each of its tasks instead.
+fn encode_reply(reply: Reply, largest: usize) -> Option<Vec<u8>> {
+    let bytes = postcard::to_allocvec(&reply).ok()?;
+    if bytes.len() + 4 <= largest {
+        return Some(bytes);
+    }
+    let why = format!(
+        "the chunk's results take {} bytes, more than the link carries: use a smaller chunksize",
+        bytes.len()
+    );
+    let results = reply.results.iter().map(|_| Err(why.clone())).collect();
+    postcard::to_allocvec(&Reply {
+        chunk: reply.chunk,
+        results,
+    })
+    .ok()
+}
+
+/// A worker's side of its link to the pool: frames in, frames out.
+trait WorkerLink {
+    /// The largest frame it carries, its length included.
+    fn largest_frame(&self) -> usize;
+    /// The next request, or `None` when the pool closed the link.
+    fn receive(&mut self) -> Option<Vec<u8>>;
+    /// Sends a reply; false when the pool is gone.
+    fn send(&mut self, frame: &[u8]) -> bool;
+}
+
+/// A worker's ends of its two pipes.
+struct PipeEnds {
+    requests: File,
+    replies: File,
+}
+
+impl WorkerLink for PipeEnds {
+    fn largest_frame(&self) -> usize {
+        u32::MAX as usize
+    }
+
+    fn receive(&mut self) -> Option<Vec<u8>> {
+        read_frame(&mut self.requests).ok().flatten()
+    }
+
+    fn send(&mut self, frame: &[u8]) -> bool {
+        write_frame(&mut self.replies, frame).is_ok()
+    }
+}
+
+/// A worker's ends of its two rings, with the doorbells: its own (rung
+/// when a request comes) and the pool's (rung with every reply).
+struct RingEnds<'a> {
+    requests: &'a Ring,
+    replies: &'a Ring,
+    mine: &'a Doorbell,
+    pools: &'a Doorbell,
+    parent: nix::unistd::Pid,
+}
+
+impl RingEnds<'_> {
+    /// Whether the pool's process still lives: an orphaned worker is
+    /// adopted by another process and sees another parent.
+    fn pool_alive(&self) -> bool {
+        nix::unistd::getppid() == self.parent
+    }
+}
+
+impl WorkerLink for RingEnds<'_> {
+    fn largest_frame(&self) -> usize {
+        crate::ring::RING_BYTES
+    }
+
+    fn receive(&mut self) -> Option<Vec<u8>> {
+        let (requests, parent) = (self.requests, self.parent);
+        let alive = || nix::unistd::getppid() == parent;
+        if !self.mine.wait(|| requests.readable(), alive) {
+            return None;
+        }
+        requests.try_recv().flatten()
+    }
+
+    fn send(&mut self, frame: &[u8]) -> bool {
+        // Only a send that must wait for space asks whether the pool lives.
+        let alive = || self.pool_alive();
+        self.replies.send(frame, self.pools, alive).is_ok()
+    }
+}
+
+/// How the pool talks to its workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A pipe each way: a system call per frame on both sides.
+    Pipes,
+    /// A ring of shared memory each way, futex wake-ups only for sleepers.
+    SharedMemory,
+}
+
+/// The pool's ends of one worker's link.
+enum Link {
+    Pipes { requests: File, replies: File },
+    Rings { requests: Ring, replies: Ring },
+}
+
 /// The pool's side of one worker.
 struct Worker {
     child: Child,
-    requests: File,
-    replies: File,
-    /// Chunks sent and not answered yet, oldest first.
-    in_flight: VecDeque<usize>,
+    link: Link,
+    /// Chunks sent and not answered yet, oldest first, with their bytes.
+    in_flight: VecDeque<(usize, usize)>,
     /// Tasks sent to it in all: it retires after `max_tasks_per_child`.
     sent: usize,
 }
@@ -194,11 +300,24 @@ pub struct PoolOptions {
     /// Tasks a worker runs before it is replaced (CPython's
     /// `max_tasks_per_child`); `None`: never replaced.
     pub max_tasks_per_child: Option<usize>,
+    /// Pipes or shared-memory rings.
+    pub transport: Transport,
 }
 
-/// Bytes of requests in flight to one worker, at most: less than a pipe's
-/// 64 KiB buffer, so that the pool's writes never block while the worker
-/// is blocked writing a reply the pool is not reading yet.
+impl PoolOptions {
+    /// `workers` workers over pipes, never replaced.
+    pub fn workers(workers: usize) -> PoolOptions {
+        PoolOptions {
+            workers,
+            max_tasks_per_child: None,
+            transport: Transport::Pipes,
+        }
+    }
+}
+
+/// Bytes of requests in flight to one worker, at most: within a pipe's
+/// 64 KiB buffer and a ring's, so that the pool's writes never block (while
+/// the worker could be blocked writing a reply the pool is not reading).
 const IN_FLIGHT_BYTES: usize = 48 << 10;
 /// Chunks in flight to one worker, at most: a worker that finishes one
 /// finds the next already waiting, without a round trip.
@@ -209,6 +328,8 @@ const IN_FLIGHT_CHUNKS: usize = 8;
 pub struct ProcessPool {
     registry: Registry,
     options: PoolOptions,
+    /// With rings: a doorbell per worker slot, and the pool's own last.
+    bells: Doorbells,
     workers: Vec<Option<Worker>>,
     broken: Option<String>,
 }
@@ -226,56 +347,76 @@ impl ProcessPool {
         let mut pool = ProcessPool {
             registry,
             options,
+            bells: Doorbells::new(options.workers + 1)?,
             workers: (0..options.workers).map(|_| None).collect(),
             broken: None,
         };
         for slot in 0..options.workers {
-            pool.workers[slot] = Some(pool.start_worker()?);
+            pool.workers[slot] = Some(pool.start_worker(slot)?);
         }
         Ok(pool)
     }
 
-    /// Forks one worker with a pipe each way. The child closes its copies of
-    /// the other workers' pipe ends: if it kept them, a worker whose pool
-    /// closed its request pipe would never see end-of-file, and a dead
-    /// worker's replies would never end either.
-    fn start_worker(&self) -> Result<Worker> {
+    /// Forks one worker with a pipe each way. The child closes every other
+    /// descriptor it inherited: a worker that kept another worker's request
+    /// pipe open would keep that worker from ever seeing end-of-file when
+    /// the pool shuts down.
+    fn start_worker(&self, slot: usize) -> Result<Worker> {
+        if self.options.transport == Transport::SharedMemory {
+            return self.start_ring_worker(slot);
+        }
         let (request_reader, request_writer) = pipe().context("pipe failed")?;
         let (reply_reader, reply_writer) = pipe().context("pipe failed")?;
-        let others = self.pipe_ends();
         let max_tasks = self.options.max_tasks_per_child.unwrap_or(usize::MAX);
         let registry = &self.registry;
-        let parent_ends = [request_writer.as_raw_fd(), reply_reader.as_raw_fd()];
+        let own = [request_reader.as_raw_fd(), reply_writer.as_raw_fd()];
         let child = fork_child(move || {
-            for fd in others.iter().chain(&parent_ends) {
-                // SAFETY: closing descriptors this child inherited and never uses.
-                unsafe { nix::libc::close(*fd) };
-            }
+            close_inherited(own);
             std::panic::set_hook(Box::new(|_| {})); // a task's panic is reported, not printed
-            serve(
-                registry,
-                File::from(request_reader),
-                File::from(reply_writer),
-                max_tasks,
-            )
+            let mut ends = PipeEnds {
+                requests: File::from(request_reader),
+                replies: File::from(reply_writer),
+            };
+            serve(registry, &mut ends, max_tasks)
         })?;
-        Ok(Worker {
-            child,
+        let link = Link::Pipes {
             requests: File::from(request_writer),
             replies: File::from(reply_reader),
+        };
+        Ok(Worker {
+            child,
+            link,
             in_flight: VecDeque::new(),
             sent: 0,
         })
     }
     // ANCHOR_END: pool
 
-    /// The pool's ends of every worker's pipes.
-    fn pipe_ends(&self) -> Vec<RawFd> {
-        self.workers
-            .iter()
-            .flatten()
-            .flat_map(|w| [w.requests.as_raw_fd(), w.replies.as_raw_fd()])
-            .collect()
+    /// Forks one worker with a ring each way (made before the fork, so that
+    /// both processes map the same memory).
+    fn start_ring_worker(&self, slot: usize) -> Result<Worker> {
+        let (requests, replies) = (Ring::new()?, Ring::new()?);
+        let max_tasks = self.options.max_tasks_per_child.unwrap_or(usize::MAX);
+        let (registry, bells) = (&self.registry, &self.bells);
+        let parent = nix::unistd::getpid();
+        let child = fork_child(|| {
+            close_inherited([-1, -1]); // a ring worker needs no descriptor
+            std::panic::set_hook(Box::new(|_| {}));
+            let mut ends = RingEnds {
+                requests: &requests,
+                replies: &replies,
+                mine: bells.get(slot),
+                pools: bells.get(self.options.workers),
+                parent,
+            };
+            serve(registry, &mut ends, max_tasks)
+        })?;
+        Ok(Worker {
+            child,
+            link: Link::Rings { requests, replies },
+            in_flight: VecDeque::new(),
+            sent: 0,
+        })
     }
 
     /// The workers' process ids.
@@ -310,28 +451,71 @@ impl ProcessPool {
         if let Some(why) = &self.broken {
             bail!(TaskError::BrokenPool(why.clone()));
         }
-        let chunks = encode_chunks(items, chunksize)?;
-        let replies = self.run_chunks(name, chunks)?;
+        let chunks = encode_chunks(name, items, chunksize)?;
+        let replies = self.run_chunks(chunks)?;
         Ok(decode_results(replies, items.len(), chunksize))
     }
 }
 
-/// Encodes every item and groups them `chunksize` at a time.
-fn encode_chunks<A: Serialize>(items: &[A], chunksize: usize) -> Result<Vec<Vec<Vec<u8>>>> {
+/// A request ready to send: its frame, and how many tasks it carries.
+struct Chunk {
+    frame: Vec<u8>,
+    tasks: usize,
+}
+
+/// Encodes every item, `chunksize` to a request, and refuses a request too
+/// large to be in flight (see [`IN_FLIGHT_BYTES`]).
+fn encode_chunks<A: Serialize>(name: &str, items: &[A], chunksize: usize) -> Result<Vec<Chunk>> {
     let encoded: Vec<Vec<u8>> = items
         .iter()
         .map(|item| postcard::to_allocvec(item).context("cannot encode an argument"))
         .collect::<Result<_>>()?;
-    let chunks: Vec<Vec<Vec<u8>>> = encoded.chunks(chunksize).map(<[_]>::to_vec).collect();
-    for chunk in &chunks {
-        let bytes: usize = chunk.iter().map(Vec::len).sum();
-        ensure!(
-            bytes + 64 <= IN_FLIGHT_BYTES,
-            "a chunk of {} tasks encodes to {bytes} bytes, more than this pool sends at once ({IN_FLIGHT_BYTES}): use a smaller chunksize",
-            chunk.len()
-        );
+    encoded
+        .chunks(chunksize)
+        .enumerate()
+        .map(|(chunk, arguments)| {
+            let request = Request {
+                chunk,
+                name: name.to_string(),
+                arguments: arguments.to_vec(),
+            };
+            let frame = postcard::to_allocvec(&request)?;
+            ensure!(
+                frame.len() + 4 <= IN_FLIGHT_BYTES,
+                "a chunk of {} tasks encodes to {} bytes, more than this pool keeps in flight ({IN_FLIGHT_BYTES}): use a smaller chunksize",
+                arguments.len(),
+                frame.len()
+            );
+            Ok(Chunk {
+                frame,
+                tasks: arguments.len(),
+            })
+        })
+        .collect()
+}
+
+/// What encoding costs, without the pool: every item goes through what a
+/// task at chunksize 1 goes through — its request encoded and decoded, a
+/// reply with its result encoded and decoded — in this process, with no
+/// pipe and no worker. Returns a checksum of the results.
+pub fn encode_and_decode_only(name: &str, items: &[u64]) -> Result<u64> {
+    let mut sum = 0u64;
+    for chunk in encode_chunks(name, items, 1)? {
+        let request: Request = postcard::from_bytes(&chunk.frame)?;
+        let argument: u64 = postcard::from_bytes(&request.arguments[0])?;
+        let result = postcard::to_allocvec(&argument.wrapping_add(1))?;
+        let reply = Reply {
+            chunk: request.chunk,
+            results: vec![Ok(result)],
+        };
+        let frame = postcard::to_allocvec(&reply)?;
+        let reply: Reply = postcard::from_bytes(&frame)?;
+        let bytes = reply.results[0]
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        sum = sum.wrapping_add(postcard::from_bytes::<u64>(bytes)?);
     }
-    Ok(chunks)
+    Ok(sum)
 }
 
 /// Turns each chunk's reply (or the reason it has none) into one result per task.
@@ -366,18 +550,13 @@ enum Heard {
 impl ProcessPool {
     /// Sends every chunk and collects every reply, keeping each worker's
     /// queue full; a dead worker breaks the pool and fails what is left.
-    fn run_chunks(&mut self, name: &str, chunks: Vec<Vec<Vec<u8>>>) -> Result<Vec<ChunkReply>> {
-        let largest = chunks
-            .iter()
-            .map(|c| c.iter().map(Vec::len).sum::<usize>() + 64)
-            .max();
-        let depth = (IN_FLIGHT_BYTES / largest.unwrap_or(1).max(1)).clamp(1, IN_FLIGHT_CHUNKS);
-        let mut chunks: Vec<Option<Vec<Vec<u8>>>> = chunks.into_iter().map(Some).collect();
+    fn run_chunks(&mut self, chunks: Vec<Chunk>) -> Result<Vec<ChunkReply>> {
+        let mut chunks: Vec<Option<Chunk>> = chunks.into_iter().map(Some).collect();
         let mut replies: Vec<Option<ChunkReply>> = chunks.iter().map(|_| None).collect();
         let mut waiting: VecDeque<usize> = (0..chunks.len()).collect();
         let mut answered = 0;
         for slot in 0..self.workers.len() {
-            self.feed(slot, name, &mut chunks, &mut waiting, depth)?;
+            self.feed(slot, &mut chunks, &mut waiting);
         }
         while answered < replies.len() && self.broken.is_none() {
             for slot in self.ready_workers()? {
@@ -389,7 +568,7 @@ impl ProcessPool {
                     Heard::Ended => self.worker_ended(slot)?,
                 }
                 if self.broken.is_none() {
-                    self.feed(slot, name, &mut chunks, &mut waiting, depth)?;
+                    self.feed(slot, &mut chunks, &mut waiting);
                 }
             }
         }
@@ -400,39 +579,44 @@ impl ProcessPool {
             .collect())
     }
 
-    /// Sends waiting chunks to worker `slot` until it has `depth` in flight
-    /// or its task budget is spent.
-    fn feed(
-        &mut self,
-        slot: usize,
-        name: &str,
-        chunks: &mut [Option<Vec<Vec<u8>>>],
-        waiting: &mut VecDeque<usize>,
-        depth: usize,
-    ) -> Result<()> {
+    /// Sends waiting chunks to worker `slot` while it has fewer than
+    /// [`IN_FLIGHT_CHUNKS`] and [`IN_FLIGHT_BYTES`] in flight and task budget
+    /// left. The bytes in flight always fit in the pipe's or ring's buffer,
+    /// so this never blocks: the pool always gets back to reading replies,
+    /// and a worker blocked writing a long reply is always unblocked.
+    fn feed(&mut self, slot: usize, chunks: &mut [Option<Chunk>], waiting: &mut VecDeque<usize>) {
         let budget = self.options.max_tasks_per_child.unwrap_or(usize::MAX);
+        let bell = self.bells.get(slot);
         let Some(worker) = self.workers[slot].as_mut() else {
-            return Ok(());
+            return;
         };
-        while worker.in_flight.len() < depth && worker.sent < budget {
-            let Some(chunk) = waiting.pop_front() else {
-                return Ok(());
+        while worker.in_flight.len() < IN_FLIGHT_CHUNKS && worker.sent < budget {
+            let Some(&next) = waiting.front() else {
+                return;
             };
-            let arguments = chunks[chunk].take().expect("each chunk is sent once");
-            worker.sent += arguments.len();
-            let request = Request {
-                chunk,
-                name: name.to_string(),
-                arguments,
-            };
-            let bytes = postcard::to_allocvec(&request)?;
-            if write_frame(&mut worker.requests, &bytes).is_err() {
-                // The worker is gone: its reply pipe will say so.
-                return Ok(());
+            let size = chunks[next].as_ref().map_or(0, |c| c.frame.len() + 4);
+            let in_flight: usize = worker.in_flight.iter().map(|&(_, bytes)| bytes).sum();
+            if in_flight + size > IN_FLIGHT_BYTES {
+                return;
             }
-            worker.in_flight.push_back(chunk);
+            waiting.pop_front();
+            let chunk = chunks[next].take().expect("each chunk is sent once");
+            worker.sent += chunk.tasks;
+            // Counted in flight even if sending fails: a worker that died
+            // then owes a reply, and waiting for it finds it dead.
+            worker.in_flight.push_back((next, size));
+            let sent = match &mut worker.link {
+                Link::Pipes { requests, .. } => write_frame(requests, &chunk.frame).is_ok(),
+                Link::Rings { requests, .. } => {
+                    let child = &worker.child;
+                    let alive = || !child.has_ended();
+                    requests.send(&chunk.frame, bell, alive).is_ok()
+                }
+            };
+            if !sent {
+                return;
+            }
         }
-        Ok(())
     }
 
     /// The workers with a reply (or an end) to read, waiting for one.
@@ -451,11 +635,21 @@ impl ProcessPool {
             !slots.is_empty(),
             "tasks are left but no worker owes a reply"
         );
+        match self.options.transport {
+            Transport::Pipes => self.poll_pipes(&slots),
+            Transport::SharedMemory => Ok(self.wait_rings(&slots)),
+        }
+    }
+
+    /// The slots whose reply pipe has a frame or has ended, waiting for one.
+    fn poll_pipes(&self, slots: &[usize]) -> Result<Vec<usize>> {
         let mut fds: Vec<PollFd> = slots
             .iter()
-            .map(|&s| {
-                let worker = self.workers[s].as_ref().expect("listed");
-                PollFd::new(worker.replies.as_fd(), PollFlags::POLLIN)
+            .filter_map(|&s| match &self.workers[s].as_ref()?.link {
+                Link::Pipes { replies, .. } => {
+                    Some(PollFd::new(replies.as_fd(), PollFlags::POLLIN))
+                }
+                Link::Rings { .. } => None,
             })
             .collect();
         loop {
@@ -474,15 +668,38 @@ impl ProcessPool {
             .collect())
     }
 
+    /// The slots whose reply ring has a frame, waiting for one; or, when
+    /// none comes and a worker has ended, those that ended.
+    fn wait_rings(&self, slots: &[usize]) -> Vec<usize> {
+        let worker = |s: usize| self.workers[s].as_ref().expect("listed");
+        let readable = |s: usize| match &worker(s).link {
+            Link::Rings { replies, .. } => replies.readable(),
+            Link::Pipes { .. } => false,
+        };
+        let ended = |s: usize| worker(s).child.has_ended();
+        let mine = self.bells.get(self.options.workers);
+        let any_reply = || slots.iter().any(|&s| readable(s));
+        let all_alive = || !slots.iter().any(|&s| ended(s));
+        if mine.wait(any_reply, all_alive) {
+            slots.iter().copied().filter(|&s| readable(s)).collect()
+        } else {
+            slots.iter().copied().filter(|&s| ended(s)).collect()
+        }
+    }
+
     /// Reads worker `slot`'s next reply, or learns that it ended.
     fn hear(&mut self, slot: usize) -> Result<Heard> {
         let worker = self.workers[slot].as_mut().expect("a ready worker exists");
-        let Ok(Some(frame)) = read_frame(&mut worker.replies) else {
+        let frame = match &mut worker.link {
+            Link::Pipes { replies, .. } => read_frame(replies).ok().flatten(),
+            Link::Rings { replies, .. } => replies.try_recv().flatten(),
+        };
+        let Some(frame) = frame else {
             return Ok(Heard::Ended);
         };
         let reply: Reply = postcard::from_bytes(&frame).context("a garbled reply")?;
         ensure!(
-            worker.in_flight.pop_front() == Some(reply.chunk),
+            worker.in_flight.pop_front().map(|(chunk, _)| chunk) == Some(reply.chunk),
             "a worker answered out of order"
         );
         Ok(Heard::Reply(reply))
@@ -497,7 +714,7 @@ impl ProcessPool {
         let retired = worker.in_flight.is_empty() && worker.sent >= budget;
         let status = worker.child.wait()?;
         if retired && matches!(status, WaitStatus::Exited(_, 0)) {
-            self.workers[slot] = Some(self.start_worker()?);
+            self.workers[slot] = Some(self.start_worker(slot)?);
         } else {
             self.broken = Some(format!("worker {pid} ended: {}", describe(status)));
         }
@@ -512,6 +729,15 @@ impl ProcessPool {
     }
 
     fn stop(&mut self, limit: Duration) -> Vec<WaitStatus> {
+        for (slot, worker) in self.workers.iter().enumerate() {
+            if let Some(Worker {
+                link: Link::Rings { requests, .. },
+                ..
+            }) = worker
+            {
+                requests.close(self.bells.get(slot));
+            }
+        }
         let workers: Vec<Worker> = self.workers.iter_mut().filter_map(Option::take).collect();
         let children: Vec<Child> = workers.into_iter().map(|w| w.child).collect(); // pipes closed
         let until = Instant::now() + limit;
@@ -536,6 +762,38 @@ impl ProcessPool {
 impl Drop for ProcessPool {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(2));
+    }
+}
+
+/// In a freshly forked worker: closes every descriptor above the standard
+/// three but the two in `keep` — whatever pool, pipe or file of the parent
+/// they belong to.
+fn close_inherited(mut keep: [RawFd; 2]) {
+    keep.sort_unstable();
+    let mut first: RawFd = 3;
+    for fd in keep {
+        if fd >= first {
+            close_range(first, fd - 1);
+            first = fd + 1;
+        }
+    }
+    close_range(first, RawFd::MAX);
+}
+
+/// Closes descriptors `first..=last` (`close_range`, Linux 5.9 and later;
+/// one by one up to 4096 on an older kernel).
+fn close_range(first: RawFd, last: RawFd) {
+    if first > last {
+        return;
+    }
+    // SAFETY: closes descriptors of this (child) process, which uses none of them.
+    let done =
+        unsafe { nix::libc::syscall(nix::libc::SYS_close_range, first as u32, last as u32, 0) };
+    if done != 0 {
+        for fd in first..=last.min(4096) {
+            // SAFETY: as above.
+            unsafe { nix::libc::close(fd) };
+        }
     }
 }
 

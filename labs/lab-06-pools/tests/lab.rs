@@ -1,7 +1,7 @@
 //! Tests of lab 06's pools: right answers in order, panics and deaths
 //! reported, workers replaced and always reaped.
 
-use lab_06::process_pool::{PoolOptions, ProcessPool};
+use lab_06::process_pool::{PoolOptions, ProcessPool, Transport};
 use lab_06::thread_pool::{TaskError, ThreadPool};
 use lab_06::*;
 use labkit::child::exists;
@@ -105,14 +105,7 @@ fn workers_are_replaced_after_their_budget() {
 
 #[test]
 fn shutdown_ends_and_reaps_every_worker() {
-    let pool = ProcessPool::new(
-        registry(),
-        PoolOptions {
-            workers: 3,
-            max_tasks_per_child: None,
-        },
-    )
-    .unwrap();
+    let pool = ProcessPool::new(registry(), PoolOptions::workers(3)).unwrap();
     let pids = pool.pids();
     let statuses = pool.shutdown(Duration::from_secs(5));
     assert_eq!(statuses.len(), 3);
@@ -153,4 +146,99 @@ fn a_task_given_the_wrong_types_is_refused() {
 #[test]
 fn a_thread_per_task_gives_the_same_answers() {
     assert_eq!(thread_per_task(&[1, 2, 3], add_one), vec![2, 3, 4]);
+}
+
+fn ring_pool(workers: usize, max_tasks_per_child: Option<usize>) -> ProcessPool {
+    let options = PoolOptions {
+        transport: Transport::SharedMemory,
+        max_tasks_per_child,
+        ..PoolOptions::workers(workers)
+    };
+    ProcessPool::new(registry(), options).unwrap()
+}
+
+#[test]
+fn the_shared_memory_pool_maps_in_order_at_every_chunksize() {
+    let mut pool = ring_pool(2, None);
+    let items: Vec<u64> = (0..3000).collect();
+    for chunksize in [1, 7, 100, 5000] {
+        let results: Vec<Result<u64, TaskError>> = pool.map("add_one", &items, chunksize).unwrap();
+        let values: Vec<u64> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            values,
+            (1..=3000).collect::<Vec<u64>>(),
+            "chunksize {chunksize}"
+        );
+    }
+}
+
+#[test]
+fn a_dead_worker_breaks_the_shared_memory_pool_too() {
+    let mut pool = ring_pool(2, None);
+    let pids = pool.pids();
+    let start = Instant::now();
+    let (broken, _, refused) = a_dead_worker_breaks_the_pool(&mut pool).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(broken > 0 && refused);
+    drop(pool);
+    for pid in pids {
+        assert!(!exists(pid), "worker {pid} was left behind");
+    }
+}
+
+#[test]
+fn shared_memory_workers_are_replaced_and_all_reaped() {
+    let mut pool = ring_pool(2, Some(5));
+    let pids: Vec<i32> = pool
+        .map("whose", &[0u64; 40], 1)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 8);
+    let statuses = pool.shutdown(Duration::from_secs(5));
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(s, nix::sys::wait::WaitStatus::Exited(_, 0))),
+        "{statuses:?}"
+    );
+    for pid in distinct {
+        assert!(
+            !exists(nix::unistd::Pid::from_raw(pid)),
+            "worker {pid} was left behind"
+        );
+    }
+}
+
+#[test]
+fn a_worker_killed_between_maps_breaks_the_next_map() {
+    for transport in [Transport::Pipes, Transport::SharedMemory] {
+        let options = PoolOptions {
+            transport,
+            ..PoolOptions::workers(2)
+        };
+        let mut pool = ProcessPool::new(registry(), options).unwrap();
+        let victim = pool.pids()[0];
+        nix::sys::signal::kill(victim, nix::sys::signal::Signal::SIGKILL).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let start = Instant::now();
+        let results: Vec<Result<u64, TaskError>> = pool
+            .map("add_one", &(0..100).collect::<Vec<u64>>(), 1)
+            .unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "{transport:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(TaskError::BrokenPool(_)))),
+            "{transport:?}: no task failed as broken"
+        );
+        assert!(
+            pool.broken().is_some_and(|why| why.contains("SIGKILL")),
+            "{transport:?}"
+        );
+    }
 }
