@@ -722,6 +722,23 @@ pub fn amdahl_law(ctx: &Context) -> Result<Measured> {
             n as f64,
         );
     }
+    if let Some(fitted) = fitted {
+        for &n in &counts {
+            let cpu = (n as f64).min(capacity);
+            m.value(
+                &format!("fitted_law_{n}"),
+                &format!("Amdahl's law for the fitted serial part, {n} threads"),
+                Unit::Times,
+                amdahl(fitted, cpu),
+            )
+            .at(
+                "Amdahl's law (serial part fitted)",
+                "threads",
+                Unit::Count,
+                n as f64,
+            );
+        }
+    }
     match fitted {
         Some(fitted) => {
             m.value(
