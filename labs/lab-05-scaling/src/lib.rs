@@ -367,6 +367,26 @@ fn record_capacity(m: &mut Measured, capacity: Option<Summary>, what: &str, max:
     }
 }
 
+/// Draws the ideal speedup for every count, `ideal(n)`, beside the measured
+/// ones: what the job would gain if starting, switching and sharing workers
+/// cost nothing.
+fn record_ideal(
+    m: &mut Measured,
+    counts: &[usize],
+    (prefix, what): (&str, &str),
+    ideal: impl Fn(usize) -> f64,
+) {
+    for &n in counts {
+        m.value(
+            &format!("{prefix}ideal_{n}"),
+            &format!("{what}: ideal speedup, {n} workers"),
+            Unit::Times,
+            ideal(n),
+        )
+        .at(&format!("{what}: ideal"), "workers", Unit::Count, n as f64);
+    }
+}
+
 /// Iterations of one CPU-bound task: about 2 ms of computing (1.2 ms quick).
 fn cpu_iterations(ctx: &Context) -> u64 {
     iterations_for(ctx.pick(2e-3, 1.2e-3))
@@ -393,6 +413,9 @@ pub fn cpu_bound(ctx: &Context) -> Result<Measured> {
         .param("rounds", rounds);
     record_sweep(&mut m, &times, ("", "CPU"), &counts, ctx.workers);
     record_capacity(&mut m, ctx.capacity(), "CPU", max);
+    // Computing cannot use more workers than cores.
+    let cores = ctx.cores as f64;
+    record_ideal(&mut m, &counts, ("", "CPU"), |n| (n as f64).min(cores));
     record_beyond(&mut m, &times, ("", "CPU"), ctx.workers, max);
     Ok(m)
 }
@@ -460,6 +483,8 @@ pub fn io_bound(ctx: &Context) -> Result<Measured> {
         .param("wait_s", delay.as_secs_f64())
         .param("rounds", rounds);
     record_sweep(&mut m, &slept, ("sleep_", "sleep"), &counts, ctx.workers);
+    // Waiting needs no core: every worker overlaps.
+    record_ideal(&mut m, &counts, ("", "waiting"), |n| n as f64);
     record_sweep(
         &mut m,
         &asked,
@@ -496,6 +521,9 @@ pub fn mixed(ctx: &Context) -> Result<Measured> {
         .param("wait_s", delay.as_secs_f64())
         .param("rounds", rounds);
     record_sweep(&mut m, &times, ("", "compute + wait"), &counts, ctx.workers);
+    // Half of each task computes: at most twice as many busy workers as cores.
+    let cores = ctx.cores as f64;
+    record_ideal(&mut m, &counts, ("", "compute + wait"), |n| (n as f64).min(2.0 * cores));
     record_beyond(&mut m, &times, ("", "compute + wait"), ctx.workers, max);
     Ok(m)
 }

@@ -71,8 +71,8 @@ fn a_small_sweep_writes_its_points_and_skips_what_it_cannot_test() {
         .count();
     // --quick sweeps --workers, 8 and the largest count: here only 2.
     assert_eq!(
-        points, 4,
-        "2 workers, threads and processes, sleep and socket"
+        points, 5,
+        "2 workers: threads and processes, sleep and socket, and the ideal"
     );
     let over = results.experiment("oversubscription").unwrap();
     assert!(over.skipped.as_deref().unwrap().contains("--max-workers"));
