@@ -523,7 +523,9 @@ pub fn mixed(ctx: &Context) -> Result<Measured> {
     record_sweep(&mut m, &times, ("", "compute + wait"), &counts, ctx.workers);
     // Half of each task computes: at most twice as many busy workers as cores.
     let cores = ctx.cores as f64;
-    record_ideal(&mut m, &counts, ("", "compute + wait"), |n| (n as f64).min(2.0 * cores));
+    record_ideal(&mut m, &counts, ("", "compute + wait"), |n| {
+        (n as f64).min(2.0 * cores)
+    });
     record_beyond(&mut m, &times, ("", "compute + wait"), ctx.workers, max);
     Ok(m)
 }
