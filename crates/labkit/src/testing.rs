@@ -37,6 +37,29 @@ pub fn assert_refused(program: &str, args: &[&str]) {
     assert!(message.contains(flag), "{flag} is not named: {message}");
 }
 
+/// Runs the lab binary `program` with `args`, `--quick` and `--json` into a
+/// file of its own, and returns the results it wrote. Exit code 0 (every
+/// claim held) and 1 (one failed: a machine busy with other tests can fail
+/// them, and verdicts are `cargo xtask verify`'s business) are accepted;
+/// anything else fails the test with the program's output.
+pub fn run_lab_quick(program: &str, args: &[&str]) -> crate::results::LabResults {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("labkit-test-{}-{run}.json", std::process::id()));
+    let path_text = path.to_str().expect("a UTF-8 temporary directory");
+    let mut all = vec!["--quick", "--json", path_text];
+    all.extend_from_slice(args);
+    let output = run_lab(program, &all);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{program} {args:?}: {}",
+        output_text(&output)
+    );
+    let results = crate::results::LabResults::load(&path);
+    let _ = std::fs::remove_file(&path);
+    results.unwrap_or_else(|e| panic!("{program} wrote no results: {e:#}"))
+}
+
 /// Runs `work` between two probe forks and returns what it returned, with
 /// the range of pids the kernel handed out meanwhile. The kernel hands out
 /// pids in increasing order until they wrap around, so a child really forked
@@ -57,6 +80,19 @@ pub fn forked_during<T>(work: impl FnOnce() -> T) -> (T, Option<Range<i32>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "wrote no results")]
+    fn a_lab_that_writes_no_results_fails_the_quick_run() {
+        run_lab_quick("true", &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "sh")]
+    fn a_lab_that_exits_with_an_error_fails_the_quick_run() {
+        // `sh --quick` refuses the option: exit code 2.
+        run_lab_quick("sh", &[]);
+    }
 
     #[test]
     #[should_panic(expected = "Some(2)")]

@@ -61,7 +61,6 @@ pub fn compute_then_wait(iterations: u64, duration: Duration) -> u64 {
 }
 // ANCHOR_END: tasks
 
-// ANCHOR: slow_server
 /// A local server that answers every request after a delay, like a remote
 /// service: one thread per connection, each blocked in `read` and `sleep`.
 pub struct SlowServer {
@@ -91,6 +90,7 @@ impl SlowServer {
     }
 }
 
+// ANCHOR: slow_server
 /// Accepts connections until stopped; the scope waits for every answer.
 fn serve(listener: TcpListener, delay: Duration, stop: &AtomicBool) {
     thread::scope(|scope| {
@@ -177,6 +177,9 @@ pub fn run_job(
     Ok(sums.into_iter().fold(0, u64::wrapping_add))
 }
 
+// ANCHOR_END: workers
+
+// ANCHOR: spawn
 /// Runs `work(w)` for w in 0..workers, each in its own thread.
 pub fn in_threads(workers: usize, work: impl Fn(usize) -> u64 + Sync) -> Vec<u64> {
     let work = &work;
@@ -217,7 +220,7 @@ pub fn in_processes(workers: usize, work: impl Fn(usize) -> u64) -> Result<Vec<u
     }
     Ok(results)
 }
-// ANCHOR_END: workers
+// ANCHOR_END: spawn
 
 /// The worker counts of a sweep: 1, 2, 4, 8, 16, 64 and the run's
 /// `--workers`, none above `max`, in order.

@@ -1,28 +1,34 @@
 //! Lab 06 exercises. Replace each `todo!` with your code, then check your work
 //! with `cargo test -p lab-06 --test exercises`.
 //!
-//! The tests check what really happened, not only the answer: which threads
-//! ran the tasks, and that a dead worker is noticed without a hang.
+//! The tests check what really happened, not only the answer: how many
+//! tasks were queued at once, and that a dead worker is noticed without a
+//! hang.
 // starter: #![allow(unused_imports, unused_variables)]
 
 use crate::process_pool::read_frame;
 use crate::thread_pool::{TaskError, TaskHandle, ThreadPool};
 use labkit::child::Child;
+use std::collections::VecDeque;
 use std::fs::File;
 
 // The book shows each exercise's documentation and signature (the anchors
 // end before the body, so the solutions are never published).
 
 // ANCHOR: exercise_map
-/// Exercise 1 — an ordered map.
+/// Exercise 1 — an ordered map that does not swallow its input.
 ///
-/// Run `f` on every item through `pool` (with [`ThreadPool::submit`], all of
-/// them queued before you wait for any) and return the results in the order
-/// of the items, whatever order the tasks finish in.
-pub fn map_in_order<A, T>(
+/// `ThreadPool::map` (like CPython's `Executor.map`) submits every item at
+/// once: a billion items make a billion queued tasks. Run `f` on every item
+/// through `pool` with at most `limit` tasks submitted whose results you have
+/// not taken yet — take the oldest result before submitting more — and
+/// return the results in the order of the items. Take items from `items`
+/// only as you submit them. `limit` is at least 1.
+pub fn map_bounded<A, T>(
     pool: &ThreadPool,
     f: fn(A) -> T,
-    items: Vec<A>,
+    items: impl IntoIterator<Item = A>,
+    limit: usize,
 ) -> Vec<Result<T, TaskError>>
 where
     A: Send + 'static,
@@ -30,13 +36,19 @@ where
 {
     // ANCHOR_END: exercise_map
     // solution:begin
-    let handles: Vec<TaskHandle<T>> = items
-        .into_iter()
-        .map(|item| pool.submit(move || f(item)))
-        .collect();
-    handles.into_iter().map(TaskHandle::result).collect()
+    let mut pending: VecDeque<TaskHandle<T>> = VecDeque::new();
+    let mut results = Vec::new();
+    for item in items {
+        if pending.len() >= limit.max(1) {
+            let oldest = pending.pop_front().expect("the queue is full");
+            results.push(oldest.result());
+        }
+        pending.push_back(pool.submit(move || f(item)));
+    }
+    results.extend(pending.into_iter().map(TaskHandle::result));
+    results
     // solution:end
-    // starter: todo!("submit every item, then collect the handles' results in order")
+    // starter: todo!("submit while fewer than `limit` results are pending; take the oldest first")
 }
 
 // ANCHOR: exercise_death

@@ -51,11 +51,6 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// An empty registry.
-    pub fn new() -> Registry {
-        Registry::default()
-    }
-
     /// Registers `function` under `name`.
     pub fn register<A, R>(&mut self, name: &'static str, function: fn(A) -> R) -> &mut Self
     where
@@ -75,6 +70,27 @@ impl Registry {
         self
     }
 
+    /// Runs the function `name` on an encoded argument; a panic becomes an
+    /// error with its message.
+    fn run(&self, name: &str, argument: &[u8]) -> Result<Vec<u8>, String> {
+        let function = self.functions.get(name).ok_or("no such task")?;
+        catch_unwind(AssertUnwindSafe(|| (function.run)(argument)))
+            .unwrap_or_else(|payload| Err(panic_message(&*payload)))
+    }
+}
+// ANCHOR_END: registry
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Whether a function is registered under `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.functions.contains_key(name)
+    }
+
     /// Checks that task `name` exists and takes `A` and returns `R`: postcard
     /// would happily decode an `i32`'s bytes as a `u64`, wrongly.
     fn check<A: 'static, R: 'static>(&self, name: &str) -> Result<(), TaskError> {
@@ -92,21 +108,7 @@ impl Registry {
         }
         Ok(())
     }
-
-    /// Whether a function is registered under `name`.
-    pub fn contains(&self, name: &str) -> bool {
-        self.functions.contains_key(name)
-    }
-
-    /// Runs the function `name` on an encoded argument; a panic becomes an
-    /// error with its message.
-    fn run(&self, name: &str, argument: &[u8]) -> Result<Vec<u8>, String> {
-        let function = self.functions.get(name).ok_or("no such task")?;
-        catch_unwind(AssertUnwindSafe(|| (function.run)(argument)))
-            .unwrap_or_else(|payload| Err(panic_message(&*payload)))
-    }
 }
-// ANCHOR_END: registry
 
 /// A chunk of tasks sent to a worker.
 #[derive(Serialize, Deserialize)]
@@ -324,7 +326,8 @@ const IN_FLIGHT_BYTES: usize = 48 << 10;
 const IN_FLIGHT_CHUNKS: usize = 8;
 
 // ANCHOR: pool
-/// Worker processes forked up front, fed through pipes.
+/// Worker processes forked up front, fed through pipes (or rings of shared
+/// memory, see `ring.rs`).
 pub struct ProcessPool {
     registry: Registry,
     options: PoolOptions,
@@ -356,7 +359,9 @@ impl ProcessPool {
         }
         Ok(pool)
     }
+    // ANCHOR_END: pool
 
+    // ANCHOR: start_worker
     /// Forks one worker with a pipe each way. The child closes every other
     /// descriptor it inherited: a worker that kept another worker's request
     /// pipe open would keep that worker from ever seeing end-of-file when
@@ -390,7 +395,7 @@ impl ProcessPool {
             sent: 0,
         })
     }
-    // ANCHOR_END: pool
+    // ANCHOR_END: start_worker
 
     /// Forks one worker with a ring each way (made before the fork, so that
     /// both processes map the same memory).

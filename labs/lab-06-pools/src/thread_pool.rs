@@ -89,12 +89,9 @@ impl ThreadPool {
         })
     }
 
-    /// CPython's default size for `ThreadPoolExecutor`: min(32, cores + 4).
-    pub fn default_size() -> usize {
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        (cores + 4).min(32)
-    }
+    // ANCHOR_END: pool
 
+    // ANCHOR: submit
     /// Queues `task`; its handle gives the value, or the panic as an error.
     pub fn submit<T: Send + 'static>(
         &self,
@@ -112,6 +109,22 @@ impl ThreadPool {
         // A pool without a sender was shut down: the job and its sender are
         // dropped, and `result()` reports it.
         TaskHandle { result }
+    }
+}
+
+impl<T> TaskHandle<T> {
+    /// Waits for the task and returns its value, or why there is none.
+    pub fn result(self) -> Result<T, TaskError> {
+        self.result.recv().unwrap_or(Err(TaskError::ShutDown))
+    }
+}
+// ANCHOR_END: submit
+
+impl ThreadPool {
+    /// CPython's default size for `ThreadPoolExecutor`: min(32, cores + 4).
+    pub fn default_size() -> usize {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        (cores + 4).min(32)
     }
 
     /// Runs `f` on every item and returns the results in the items' order.
@@ -151,14 +164,6 @@ impl ThreadPool {
         }
     }
 }
-
-impl<T> TaskHandle<T> {
-    /// Waits for the task and returns its value, or why there is none.
-    pub fn result(self) -> Result<T, TaskError> {
-        self.result.recv().unwrap_or(Err(TaskError::ShutDown))
-    }
-}
-// ANCHOR_END: pool
 
 impl Drop for ThreadPool {
     /// Like leaving CPython's `with ThreadPoolExecutor() as pool:` block:

@@ -1,12 +1,13 @@
 //! Graded tests for lab 06's exercises that students see.
 //! Run them with `cargo test -p lab-06 --test exercises`.
 
-use lab_06::exercises::{chunksize_for, map_in_order, reply_or_death};
+use lab_06::exercises::{chunksize_for, map_bounded, reply_or_death};
 use lab_06::thread_pool::{TaskError, ThreadPool};
 use labkit::child::fork_child;
 use nix::unistd::pipe;
 use std::fs::File;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn slow_double(x: u64) -> u64 {
@@ -16,28 +17,37 @@ fn slow_double(x: u64) -> u64 {
 }
 
 #[test]
-fn map_in_order_keeps_the_items_order() {
+fn map_bounded_keeps_the_items_order() {
     let pool = ThreadPool::new(4).unwrap();
-    let results = map_in_order(&pool, slow_double, (0..8).collect());
+    let results = map_bounded(&pool, slow_double, 0..8, 3);
     let values: Vec<u64> = results.into_iter().map(Result::unwrap).collect();
     assert_eq!(values, vec![0, 2, 4, 6, 8, 10, 12, 14]);
 }
 
-fn thread_name(_: u64) -> String {
-    std::thread::current().name().unwrap_or("").to_string()
+static PULLED: AtomicUsize = AtomicUsize::new(0);
+static FINISHED: AtomicUsize = AtomicUsize::new(0);
+
+fn slow_and_counted(x: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(20));
+    FINISHED.fetch_add(1, Ordering::SeqCst);
+    x
 }
 
 #[test]
-fn map_in_order_runs_on_the_pools_threads() {
-    let pool = ThreadPool::new(2).unwrap();
-    let names = map_in_order(&pool, thread_name, (0..6).collect());
-    for name in names {
-        let name = name.unwrap();
+fn map_bounded_takes_items_only_as_it_submits_them() {
+    let pool = ThreadPool::new(4).unwrap();
+    let limit = 2;
+    let items = (0..20u64).inspect(|_| {
+        let pulled = PULLED.fetch_add(1, Ordering::SeqCst) + 1;
+        let finished = FINISHED.load(Ordering::SeqCst);
+        // At most `limit` pending, plus the item just taken.
         assert!(
-            name.starts_with("pool-worker-"),
-            "a task ran on {name:?}, not a pool thread"
+            pulled - finished <= limit + 1,
+            "{pulled} items taken while only {finished} tasks finished (limit {limit})"
         );
-    }
+    });
+    let results = map_bounded(&pool, slow_and_counted, items, limit);
+    assert_eq!(results.len(), 20);
 }
 
 #[test]

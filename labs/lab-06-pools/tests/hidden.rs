@@ -1,7 +1,7 @@
 //! Graded tests for lab 06's exercises that only instructors see: the student
 //! edition does not contain this file.
 
-use lab_06::exercises::{chunksize_for, map_in_order, reply_or_death};
+use lab_06::exercises::{chunksize_for, map_bounded, reply_or_death};
 use lab_06::thread_pool::{TaskError, ThreadPool};
 use labkit::child::{exists, fork_child};
 use nix::unistd::pipe;
@@ -15,12 +15,12 @@ fn sleep_and_name(ms: u64) -> String {
 }
 
 #[test]
-fn map_in_order_queues_everything_before_waiting() {
-    // 8 tasks of 50 ms on 4 threads: 2 waves. Waiting for each task before
-    // submitting the next would take 8 waves.
+fn map_bounded_runs_up_to_limit_tasks_at_once() {
+    // 8 tasks of 50 ms, 4 threads, limit 4: two waves. One task at a time
+    // (submit one, wait for it) would take eight.
     let pool = ThreadPool::new(4).unwrap();
     let start = Instant::now();
-    let names = map_in_order(&pool, sleep_and_name, vec![50; 8]);
+    let names = map_bounded(&pool, sleep_and_name, vec![50; 8], 4);
     let took = start.elapsed();
     let threads: HashSet<String> = names.into_iter().map(Result::unwrap).collect();
     assert!(
@@ -36,9 +36,9 @@ fn panics_on_two(x: u64) -> u64 {
 }
 
 #[test]
-fn map_in_order_keeps_a_panic_in_its_place() {
+fn map_bounded_keeps_a_panic_in_its_place() {
     let pool = ThreadPool::new(2).unwrap();
-    let results = map_in_order(&pool, panics_on_two, vec![0, 1, 2, 3]);
+    let results = map_bounded(&pool, panics_on_two, vec![0, 1, 2, 3], 1);
     assert_eq!(results[1], Ok(1));
     assert!(
         matches!(results[2], Err(TaskError::Panicked(_))),
@@ -46,6 +46,16 @@ fn map_in_order_keeps_a_panic_in_its_place() {
         results[2]
     );
     assert_eq!(results[3], Ok(3));
+}
+
+#[test]
+fn map_bounded_of_nothing_or_of_fewer_items_than_the_limit() {
+    let pool = ThreadPool::new(2).unwrap();
+    assert!(map_bounded(&pool, panics_on_two, Vec::new(), 3).is_empty());
+    assert_eq!(
+        map_bounded(&pool, panics_on_two, vec![5, 6], 10),
+        vec![Ok(5), Ok(6)]
+    );
 }
 
 #[test]
