@@ -277,11 +277,18 @@ mod tests {
         // holder re-takes the GIL before the woken waiter runs, again and
         // again (on this kind of machine about one handover in five needed
         // 3 to 40 requests). This is the failure the test above guards against.
-        let (longest, slow) = slow_handovers(false);
-        assert!(
-            slow > 0,
-            "all 40 handovers took at most two requests ({longest:?})"
-        );
+        // When the waiter happens to sit alone on the other core it wins
+        // every race, so look at up to ten batches of 40 before concluding
+        // (CI once saw a clean batch).
+        let mut longest = Duration::ZERO;
+        for _ in 0..10 {
+            let (batch_longest, slow) = slow_handovers(false);
+            if slow > 0 {
+                return;
+            }
+            longest = longest.max(batch_longest);
+        }
+        panic!("all 400 handovers took at most two requests ({longest:?})");
     }
 
     #[test]
