@@ -66,6 +66,9 @@ enum Command {
         /// graded test passes on the solution and fails on the starter.
         #[arg(long, conflicts_with = "out")]
         check: bool,
+        /// With --check: check only these labs' graded tests (e.g. lab-07).
+        #[arg(long = "lab", value_name = "LAB", requires = "check")]
+        labs: Vec<String>,
     },
     /// Grade submissions with the instructor's tests (visible and hidden), safely.
     ///
@@ -136,7 +139,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             println!("student edition written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Release { out: None, .. } => release::check(&root),
+        Command::Release {
+            out: None, labs, ..
+        } => release::check(&root, &labs::select(&root, &labs)?),
         Command::Grade {
             submission,
             submissions,

@@ -11,6 +11,7 @@ pub fn value(value: f64, unit: Unit) -> String {
         Unit::Count => count(value.round() as i64),
         Unit::Flag => (if value != 0.0 { "yes" } else { "no" }).to_string(),
         Unit::BytesPerSecond => format!("{}/s", bytes(value)),
+        Unit::Percent => format!("{}%", significant(value, 3)),
     }
 }
 
@@ -90,6 +91,7 @@ mod tests {
     fn ratios_bytes_counts_and_flags() {
         assert_eq!(value(1.934, Unit::Times), "1.93×");
         assert_eq!(value(12.34, Unit::Times), "12.3×");
+        assert_eq!(value(45.678, Unit::Percent), "45.7%");
         assert_eq!(value(3.0 * 1024.0 * 1024.0, Unit::Bytes), "3.00 MiB");
         assert_eq!(value(512.0, Unit::Bytes), "512 B");
         assert_eq!(value(41.6, Unit::Count), "42");

@@ -146,6 +146,8 @@ pub enum Unit {
     /// A rate of bytes per second (throughput).
     #[serde(rename = "bytes/s")]
     BytesPerSecond,
+    /// A share of a whole, in percent (0 to 100): e.g. the updates lost.
+    Percent,
 }
 
 /// How many times a failing claim's experiment is measured before it fails

@@ -1,0 +1,69 @@
+//! loom's atomic integer behind the lab's `SharedInt`, so that the lab's own
+//! racy and fixed functions (and the exercises) run under loom unchanged.
+
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
+use lab_07::SharedInt;
+use std::sync::atomic::Ordering;
+
+/// A loom atomic: make it inside `loom::model`.
+pub struct LoomInt(pub loom::sync::atomic::AtomicI64);
+
+impl LoomInt {
+    pub fn new(value: i64) -> LoomInt {
+        LoomInt(loom::sync::atomic::AtomicI64::new(value))
+    }
+}
+
+impl SharedInt for LoomInt {
+    fn load(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn store(&self, value: i64) {
+        self.0.store(value, Ordering::SeqCst)
+    }
+    fn fetch_add(&self, delta: i64) -> i64 {
+        self.0.fetch_add(delta, Ordering::SeqCst)
+    }
+    fn compare_exchange(&self, current: i64, new: i64) -> Result<i64, i64> {
+        self.0
+            .compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst)
+    }
+}
+
+/// Runs `f` and returns its panic message, or `None` if it did not panic.
+pub fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    let payload = result.err()?;
+    Some(
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default(),
+    )
+}
+
+/// Runs `work` in a forked child and returns its exit code, after checking
+/// in the child that `work` left no child of its own (not waited for). A
+/// child is the only place to check that: tests running beside this one in
+/// the same process fork children of their own.
+pub fn exit_code_in_a_child(work: impl FnOnce() -> i32) -> i32 {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let child = labkit::child::fork_child(|| {
+        let code = work();
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Err(nix::errno::Errno::ECHILD) => code,
+            _ => 99, // a child is still running or unreaped
+        }
+    })
+    .expect("fork");
+    match child.wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("the test's child ended with {other:?}"),
+    }
+}
