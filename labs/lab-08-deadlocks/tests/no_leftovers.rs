@@ -1,0 +1,42 @@
+//! Lab 08 leaves no process behind — not its stuck children, not the
+//! children of its story parents — in its demos run here (the course's
+//! tests/no_leftovers.rs runs the whole lab).
+//!
+//! The test makes itself a *child subreaper*: any process orphaned below it
+//! is re-parented to it, so an orphan shows up here as a child of ours. It
+//! is the only test in this binary, so no other test's children can be
+//! mistaken for leftovers.
+
+use nix::errno::Errno;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use std::time::Duration;
+
+/// Every child of ours now: reaped if it has ended, named if it still runs.
+fn leftovers() -> Vec<String> {
+    let mut found = Vec::new();
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Err(Errno::ECHILD) => return found,
+            Ok(WaitStatus::StillAlive) => {
+                found.push("a process still running".to_string());
+                return found;
+            }
+            Ok(status) => found.push(format!("{status:?}")),
+            Err(err) => panic!("waitpid: {err}"),
+        }
+    }
+}
+
+#[test]
+fn no_demo_leaves_a_process_behind() {
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let limit = Duration::from_millis(200);
+    lab_08::pipes::full_pipe(lab_08::pipes::wait_then_read, 1 << 18, limit).unwrap();
+    lab_08::pipes::open_write_end(false, limit).unwrap();
+    lab_08::watch_join_cycle(2, limit).unwrap();
+    lab_08::watchdog::find_deadlock_in_child(lab_08::hanging_transfers, limit * 10).unwrap();
+    assert_eq!(leftovers(), Vec::<String>::new(), "after the demos");
+
+    // A whole quick run of the lab is checked by the course's own
+    // tests/no_leftovers.rs, which runs every lab.
+}
