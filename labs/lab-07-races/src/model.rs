@@ -143,7 +143,7 @@ pub fn schedules_to_find_the_race(shared: &SharedCounters, seeds: usize) -> Resu
         }
         0
     })?;
-    child.wait_success()?;
+    wait_within(child, std::time::Duration::from_secs(120))?;
     let column = |from: usize| -> Vec<f64> {
         (from..from + seeds)
             .map(|i| shared.slot(i).load(Ordering::SeqCst) as f64)
@@ -156,6 +156,20 @@ pub fn schedules_to_find_the_race(shared: &SharedCounters, seeds: usize) -> Resu
         pct: summary(column(seeds))?,
         fixed_failures: shared.counter().load(Ordering::SeqCst) as usize,
     })
+}
+
+/// Waits for the checkers' child, but not forever: a child forked while
+/// another thread held a lock it then needs would wait for it forever.
+fn wait_within(child: labkit::child::Child, limit: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    while !child.has_ended() {
+        anyhow::ensure!(
+            start.elapsed() < limit,
+            "the model checkers did not finish in {limit:?} (killed)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.wait_success()
 }
 
 /// Points this process's stderr at /dev/null and stops printing panics.

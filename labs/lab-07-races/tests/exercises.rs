@@ -30,13 +30,6 @@ fn add_one_loses_no_update_in_any_interleaving() {
 }
 
 #[test]
-fn add_one_returns_the_value_before() {
-    let counter = std::sync::atomic::AtomicI64::new(41);
-    assert_eq!(add_one(&counter), 41);
-    assert_eq!(counter.into_inner(), 42);
-}
-
-#[test]
 fn sell_one_never_sells_the_last_item_twice() {
     loom::model(|| {
         let stock = Arc::new(LoomInt::new(1));

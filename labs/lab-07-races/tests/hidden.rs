@@ -79,6 +79,11 @@ fn count_in_children_really_forks_and_reaps_them() {
             Err(_) => 2,
         })
     });
+    assert_ne!(
+        code,
+        common::HUNG,
+        "count_in_children did not return within 60 s"
+    );
     assert_ne!(code, 99, "a child was not waited for");
     assert_ne!(code, 1, "the total is wrong: an update was lost");
     assert_eq!(code, 0, "count_in_children returned an error");

@@ -48,12 +48,23 @@ pub fn panic_message(f: impl FnOnce()) -> Option<String> {
     )
 }
 
+/// The exit code [`exit_code_in_a_child`] returns when the child did not end
+/// within its time limit (it was killed and reaped).
+pub const HUNG: i32 = 98;
+
 /// Runs `work` in a forked child and returns its exit code, after checking
 /// in the child that `work` left no child of its own (not waited for). A
 /// child is the only place to check that: tests running beside this one in
 /// the same process fork children of their own.
+///
+/// The child gets 60 seconds. A fork copies only the forking thread: a lock
+/// another test's thread held at that moment (the panic hook's, while a
+/// failing test panics) stays locked in the child forever, so a child that
+/// panics could hang; it is then killed, and the test fails instead of
+/// hanging.
 pub fn exit_code_in_a_child(work: impl FnOnce() -> i32) -> i32 {
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use std::time::{Duration, Instant};
     let child = labkit::child::fork_child(|| {
         let code = work();
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
@@ -62,6 +73,14 @@ pub fn exit_code_in_a_child(work: impl FnOnce() -> i32) -> i32 {
         }
     })
     .expect("fork");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !child.has_ended() {
+        if Instant::now() > deadline {
+            drop(child); // kills and reaps it
+            return HUNG;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     match child.wait().expect("wait") {
         WaitStatus::Exited(_, code) => code,
         other => panic!("the test's child ended with {other:?}"),
