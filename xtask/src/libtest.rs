@@ -18,28 +18,43 @@ pub enum Outcome {
     Ignored,
 }
 
+/// A workspace to run cargo in. A second copy of the course (the student
+/// edition) gets its own target directory, so that its binaries never replace
+/// the instructor's, and its own compiler flags.
+pub struct Workspace<'a> {
+    /// The directory holding the workspace's `Cargo.toml`.
+    pub root: &'a Path,
+    /// `--target-dir`, when not the workspace's own `target/`.
+    pub target_dir: Option<&'a Path>,
+    /// `RUSTFLAGS` for every build in it. Every command in one target
+    /// directory must use the same flags: cargo rebuilds every crate whose
+    /// flags changed.
+    pub rustflags: Option<&'a str>,
+}
+
+impl Workspace<'_> {
+    /// `cargo SUBCOMMAND` in this workspace, with its target directory and
+    /// flags.
+    pub fn cargo(&self, subcommand: &str) -> Command {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(self.root).arg(subcommand);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        if let Some(flags) = self.rustflags {
+            command.env("RUSTFLAGS", flags);
+        }
+        command
+    }
+}
+
 /// Builds and runs `cargo test -p LAB --test TARGET` in `workspace` and returns
 /// each test's outcome. A target that does not compile is an error with the
 /// compiler's first lines.
-pub fn run(
-    workspace: &Path,
-    lab: &str,
-    target: &str,
-    target_dir: Option<&Path>,
-) -> Result<BTreeMap<String, Outcome>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(workspace).args([
-        "test",
-        "--package",
-        lab,
-        "--test",
-        target,
-        "--no-fail-fast",
-    ]);
-    if let Some(dir) = target_dir {
-        command.arg("--target-dir").arg(dir);
-    }
+pub fn run(workspace: &Workspace, lab: &str, target: &str) -> Result<BTreeMap<String, Outcome>> {
+    let mut command = workspace.cargo("test");
+    command.args(["--package", lab, "--test", target, "--no-fail-fast"]);
     command.args(["--", "--format=pretty", "--color=never"]);
     let output = labkit::child::output_within(command, Duration::from_secs(900))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -53,7 +68,7 @@ pub fn run(
             .collect();
         bail!(
             "{lab} --test {target} in {} reported no tests ({}):\n{}",
-            workspace.display(),
+            workspace.root.display(),
             output.status,
             first.join("\n")
         );

@@ -7,7 +7,7 @@
 //! left out; the README is replaced by one for students.
 
 use crate::labs::Lab;
-use crate::libtest::{self, Outcome};
+use crate::libtest::{self, Outcome, Workspace};
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use grader::config::{GradedTest, Grading};
@@ -126,8 +126,15 @@ pub fn check(root: &Path, only: &[Lab]) -> Result<ExitCode> {
     // A separate target directory: the student edition's binaries must not
     // replace the instructor's in target/debug.
     let target_dir = root.join("target").join("student-edition");
+    let student_edition = Workspace {
+        root: &student,
+        target_dir: Some(&target_dir),
+        // Starter code warns (unused arguments of a `todo!`); students see
+        // those warnings, CI's log need not.
+        rustflags: Some("--cap-lints=allow"),
+    };
     eprintln!("== building the student edition");
-    build(&student, &target_dir)?;
+    build(&student_edition)?;
 
     let mut problems = Vec::new();
     let mut table = Table::new();
@@ -147,7 +154,7 @@ pub fn check(root: &Path, only: &[Lab]) -> Result<ExitCode> {
         for file in files {
             eprintln!("== {} --test {file}: solution, then starter", lab.id);
             let solution = solution_outcomes(root, &lab.id, file, &tests)?;
-            let starter = libtest::run(&student, &lab.id, file, Some(&target_dir))?;
+            let starter = libtest::run(&student_edition, &lab.id, file)?;
             for name in solution.keys() {
                 if !tests.iter().any(|t| t.file == file && &t.name == name) {
                     problems.push(format!(
@@ -199,9 +206,14 @@ fn solution_outcomes(
         .map(|t| t.repeat)
         .max()
         .unwrap_or(1);
-    let mut merged = libtest::run(root, lab, file, None)?;
+    let instructor = Workspace {
+        root,
+        target_dir: None,
+        rustflags: None,
+    };
+    let mut merged = libtest::run(&instructor, lab, file)?;
     for _ in 1..runs {
-        for (name, outcome) in libtest::run(root, lab, file, None)? {
+        for (name, outcome) in libtest::run(&instructor, lab, file)? {
             if outcome != Outcome::Passed {
                 merged.insert(name, outcome);
             }
@@ -243,20 +255,12 @@ fn describe(outcome: Option<Outcome>) -> String {
     }
 }
 
-/// `cargo build --workspace --all-targets` in the student edition.
-fn build(workspace: &Path, target_dir: &Path) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(workspace)
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--all-targets",
-            "--target-dir",
-        ])
-        .arg(target_dir)
-        .env("RUSTFLAGS", "--cap-lints=allow")
+/// `cargo build --workspace --all-targets` in the student edition, with the
+/// same flags as its test runs (so that they reuse this build).
+fn build(student_edition: &Workspace) -> Result<()> {
+    let status = student_edition
+        .cargo("build")
+        .args(["--quiet", "--workspace", "--all-targets"])
         .status()?;
     if !status.success() {
         bail!("the student edition does not build ({status})");

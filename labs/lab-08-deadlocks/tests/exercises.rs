@@ -4,18 +4,13 @@
 //! Each runs your code with a deadline: a deadlock fails the test with a
 //! message after a few seconds instead of hanging it.
 
+mod common;
+
+use common::{LIMIT, PAUSE, dinner};
 use lab_08::deadline::{in_child_within, in_thread_within};
-use lab_08::exercises::{Account, Table, dine, pipeline, transfer};
+use lab_08::exercises::{Account, pipeline, transfer};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
-
-/// Generous: the solutions take well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
-
-/// Every lock pauses this long after it is taken, so that two threads
-/// locking in opposite orders almost surely deadlock.
-const PAUSE: Duration = Duration::from_millis(1);
 
 /// `rounds` transfers of 1 from `from` to `to`, on a thread of their own.
 fn transfers(
@@ -74,20 +69,6 @@ fn transfers_both_ways_move_the_right_amounts() {
     });
     assert_eq!(finished, Ok(true));
     assert_eq!((accounts[0].balance(), accounts[1].balance()), (45, 155));
-}
-
-/// Runs `seats` philosophers, each eating `meals` meals, with a deadline.
-fn dinner(seats: usize, meals: usize, pause: Duration) -> Result<Vec<u64>, String> {
-    in_thread_within(LIMIT, move || {
-        let table = Table::new(seats, pause);
-        thread::scope(|scope| {
-            for seat in 0..seats {
-                let table = &table;
-                scope.spawn(move || dine(table, seat, meals));
-            }
-        });
-        table.meals()
-    })
 }
 
 #[test]

@@ -1,16 +1,16 @@
 //! Graded tests for lab 08's exercises that only instructors see: the student
 //! edition does not contain this file.
 
+mod common;
+
+use common::{LIMIT, PAUSE, dinner};
 use lab_08::deadline::{in_child_within, in_thread_within};
-use lab_08::exercises::{Account, Table, dine, pipeline, transfer};
+use lab_08::exercises::{Account, pipeline, transfer};
 use nix::errno::Errno;
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-
-const LIMIT: Duration = Duration::from_secs(10);
-const PAUSE: Duration = Duration::from_millis(1);
 
 #[test]
 fn transfers_around_a_ring_of_three_accounts_finish() {
@@ -79,19 +79,6 @@ fn many_transfers_between_many_accounts_keep_the_total() {
     assert_eq!(finished, Ok(true));
     let total: i64 = accounts.iter().map(Account::balance).sum();
     assert_eq!(total, 6000);
-}
-
-fn dinner(seats: usize, meals: usize, pause: Duration) -> Result<Vec<u64>, String> {
-    in_thread_within(LIMIT, move || {
-        let table = Table::new(seats, pause);
-        thread::scope(|scope| {
-            for seat in 0..seats {
-                let table = &table;
-                scope.spawn(move || dine(table, seat, meals));
-            }
-        });
-        table.meals()
-    })
 }
 
 #[test]
