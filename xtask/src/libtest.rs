@@ -20,21 +20,21 @@ pub enum Outcome {
 
 /// A workspace to run cargo in. A second copy of the course (the student
 /// edition) gets its own target directory, so that its binaries never replace
-/// the instructor's, and its own compiler flags.
+/// the instructor's, and may share the instructor's build directory, so that
+/// the crates both use are compiled once.
 pub struct Workspace<'a> {
     /// The directory holding the workspace's `Cargo.toml`.
     pub root: &'a Path,
     /// `--target-dir`, when not the workspace's own `target/`.
     pub target_dir: Option<&'a Path>,
-    /// `RUSTFLAGS` for every build in it. Every command in one target
-    /// directory must use the same flags: cargo rebuilds every crate whose
-    /// flags changed.
-    pub rustflags: Option<&'a str>,
+    /// Cargo's build directory (intermediate artifacts: compiled
+    /// dependencies, test executables, fingerprints), when not the target
+    /// directory.
+    pub build_dir: Option<&'a Path>,
 }
 
 impl Workspace<'_> {
-    /// `cargo SUBCOMMAND` in this workspace, with its target directory and
-    /// flags.
+    /// `cargo SUBCOMMAND` in this workspace, with its directories.
     pub fn cargo(&self, subcommand: &str) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut command = Command::new(cargo);
@@ -42,8 +42,8 @@ impl Workspace<'_> {
         if let Some(dir) = self.target_dir {
             command.arg("--target-dir").arg(dir);
         }
-        if let Some(flags) = self.rustflags {
-            command.env("RUSTFLAGS", flags);
+        if let Some(dir) = self.build_dir {
+            command.env("CARGO_BUILD_BUILD_DIR", dir);
         }
         command
     }

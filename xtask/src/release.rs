@@ -60,6 +60,18 @@ pub fn repository_files(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Gives an unchanged copy its original's modification time. Cargo judges a
+/// crate's build fresh by the times of its sources, so the student edition's
+/// check can reuse the instructor's build of every crate it did not change.
+fn keep_modified_time(source: &Path, copy: &Path) -> Result<()> {
+    let modified = std::fs::metadata(source)?.modified()?;
+    std::fs::File::options()
+        .write(true)
+        .open(copy)?
+        .set_modified(modified)?;
+    Ok(())
+}
+
 /// Writes the student edition of the repository at `root` into `out`.
 pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
@@ -81,10 +93,14 @@ pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
             let text = std::fs::read_to_string(&source)?;
             let student =
                 strip_solutions(&text).with_context(|| format!("in {}", relative.display()))?;
-            std::fs::write(&target, student)?;
+            std::fs::write(&target, &student)?;
+            if student == text {
+                keep_modified_time(&source, &target)?;
+            }
         } else {
             std::fs::copy(&source, &target)
                 .with_context(|| format!("copying {}", relative.display()))?;
+            keep_modified_time(&source, &target)?;
         }
     }
     std::fs::copy(root.join("xtask/student/README.md"), out.join("README.md"))
@@ -123,15 +139,23 @@ pub fn check(root: &Path, only: &[Lab]) -> Result<ExitCode> {
             leftovers.join(", ")
         );
     }
-    // A separate target directory: the student edition's binaries must not
-    // replace the instructor's in target/debug.
+    // The student edition's binaries go to a target directory of their own,
+    // so that they never replace the instructor's in target/debug. Its
+    // intermediate artifacts share the instructor's build directory, so that
+    // every crate it did not change (everything but the labs) is compiled
+    // once for both: cargo gives them the same names and judges them fresh
+    // by their sources' times, which the copy keeps. The labs differ (their
+    // exercises are starters), so they get another version, which gives
+    // their builds other names.
+    for lab in crate::labs::all(&student)? {
+        mark_as_student_edition(&lab.dir.join("Cargo.toml"))?;
+    }
     let target_dir = root.join("target").join("student-edition");
+    let build_dir = root.join("target");
     let student_edition = Workspace {
         root: &student,
         target_dir: Some(&target_dir),
-        // Starter code warns (unused arguments of a `todo!`); students see
-        // those warnings, CI's log need not.
-        rustflags: Some("--cap-lints=allow"),
+        build_dir: Some(&build_dir),
     };
     eprintln!("== building the student edition");
     build(&student_edition)?;
@@ -209,7 +233,7 @@ fn solution_outcomes(
     let instructor = Workspace {
         root,
         target_dir: None,
-        rustflags: None,
+        build_dir: None,
     };
     let mut merged = libtest::run(&instructor, lab, file)?;
     for _ in 1..runs {
@@ -255,15 +279,32 @@ fn describe(outcome: Option<Outcome>) -> String {
     }
 }
 
-/// `cargo build --workspace --all-targets` in the student edition, with the
-/// same flags as its test runs (so that they reuse this build).
+/// Gives a lab of the student edition a version of its own:
+/// `version.workspace = true` becomes `version = "<workspace>-student-edition"`.
+fn mark_as_student_edition(lab_manifest: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(lab_manifest)?;
+    let inherited = "version.workspace = true";
+    if !text.lines().any(|l| l.trim() == inherited) {
+        bail!("{} does not say `{inherited}`", lab_manifest.display());
+    }
+    let marked = format!(
+        "version = \"{}-student-edition\"",
+        env!("CARGO_PKG_VERSION")
+    );
+    std::fs::write(lab_manifest, text.replacen(inherited, &marked, 1))?;
+    Ok(())
+}
+
+/// `cargo build --workspace --all-targets` in the student edition. Its
+/// output (the starters' warnings) is shown only when the build fails.
 fn build(student_edition: &Workspace) -> Result<()> {
-    let status = student_edition
+    let output = student_edition
         .cargo("build")
         .args(["--quiet", "--workspace", "--all-targets"])
-        .status()?;
-    if !status.success() {
-        bail!("the student edition does not build ({status})");
+        .output()?;
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        bail!("the student edition does not build ({})", output.status);
     }
     Ok(())
 }
