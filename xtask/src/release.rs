@@ -60,18 +60,6 @@ pub fn repository_files(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Gives an unchanged copy its original's modification time. Cargo judges a
-/// crate's build fresh by the times of its sources, so the student edition's
-/// check can reuse the instructor's build of every crate it did not change.
-fn keep_modified_time(source: &Path, copy: &Path) -> Result<()> {
-    let modified = std::fs::metadata(source)?.modified()?;
-    std::fs::File::options()
-        .write(true)
-        .open(copy)?
-        .set_modified(modified)?;
-    Ok(())
-}
-
 /// Writes the student edition of the repository at `root` into `out`.
 pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
@@ -93,14 +81,10 @@ pub fn write_student_edition(root: &Path, out: &Path) -> Result<()> {
             let text = std::fs::read_to_string(&source)?;
             let student =
                 strip_solutions(&text).with_context(|| format!("in {}", relative.display()))?;
-            std::fs::write(&target, &student)?;
-            if student == text {
-                keep_modified_time(&source, &target)?;
-            }
+            std::fs::write(&target, student)?;
         } else {
             std::fs::copy(&source, &target)
                 .with_context(|| format!("copying {}", relative.display()))?;
-            keep_modified_time(&source, &target)?;
         }
     }
     std::fs::copy(root.join("xtask/student/README.md"), out.join("README.md"))
@@ -142,14 +126,12 @@ pub fn check(root: &Path, only: &[Lab]) -> Result<ExitCode> {
     // The student edition's binaries go to a target directory of their own,
     // so that they never replace the instructor's in target/debug. Its
     // intermediate artifacts share the instructor's build directory, so that
-    // every crate it did not change (everything but the labs) is compiled
-    // once for both: cargo gives them the same names and judges them fresh
-    // by their sources' times, which the copy keeps. The labs differ (their
-    // exercises are starters), so they get another version, which gives
-    // their builds other names.
-    for lab in crate::labs::all(&student)? {
-        mark_as_student_edition(&lab.dir.join("Cargo.toml"))?;
-    }
+    // the crates from crates.io are compiled once for both. The course's own
+    // crates must never share a build: cargo would give the student
+    // edition's the instructor's names (and judge them fresh by time; paths
+    // compiled into them would be the other copy's), so the student
+    // edition's packages get another version, which gives them other names.
+    mark_as_student_edition(&student.join("Cargo.toml"))?;
     let target_dir = root.join("target").join("student-edition");
     let build_dir = root.join("target");
     let student_edition = Workspace {
@@ -279,19 +261,18 @@ fn describe(outcome: Option<Outcome>) -> String {
     }
 }
 
-/// Gives a lab of the student edition a version of its own:
-/// `version.workspace = true` becomes `version = "<workspace>-student-edition"`.
-fn mark_as_student_edition(lab_manifest: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(lab_manifest)?;
-    let inherited = "version.workspace = true";
-    if !text.lines().any(|l| l.trim() == inherited) {
-        bail!("{} does not say `{inherited}`", lab_manifest.display());
-    }
-    let marked = format!(
-        "version = \"{}-student-edition\"",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::fs::write(lab_manifest, text.replacen(inherited, &marked, 1))?;
+/// Gives the student edition's packages (every one takes the workspace's
+/// version) a version of their own: `0.1.0` becomes `0.1.0-student-edition`.
+fn mark_as_student_edition(manifest: &Path) -> Result<()> {
+    let mut table: toml::Table = toml::from_str(&std::fs::read_to_string(manifest)?)?;
+    let version = table
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("package"))
+        .and_then(|p| p.get_mut("version"))
+        .context("the root Cargo.toml has no [workspace.package] version")?;
+    let marked = format!("{}-student-edition", version.as_str().unwrap_or("0.0.0"));
+    *version = toml::Value::String(marked);
+    std::fs::write(manifest, toml::to_string(&table)?)?;
     Ok(())
 }
 
@@ -384,5 +365,26 @@ mod tests {
             "labs/lab-01-x/tests/exercises.rs"
         )));
         assert!(!instructor_only(Path::new("src/SUMMARY.md")));
+    }
+
+    #[test]
+    fn the_student_edition_has_a_version_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            "[workspace]\nmembers = [\"labs/*\"]\n\n[workspace.package]\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+        )
+        .unwrap();
+        mark_as_student_edition(&manifest).unwrap();
+        let table: toml::Table =
+            toml::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        assert_eq!(
+            table["workspace"]["package"]["version"].as_str(),
+            Some("0.1.0-student-edition")
+        );
+        assert_eq!(table["workspace"]["members"][0].as_str(), Some("labs/*"));
+        std::fs::write(&manifest, "[workspace]\n").unwrap();
+        assert!(mark_as_student_edition(&manifest).is_err());
     }
 }
