@@ -2,6 +2,7 @@
 //! edition does not contain this file.
 
 use lab_01::exercises::{run_in_a_child, run_in_a_thread, sum_in_threads};
+use labkit::testing::forked_during;
 use nix::sys::signal::kill;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -34,7 +35,16 @@ fn run_in_a_child_has_its_own_memory() {
 
 #[test]
 fn run_in_a_child_leaves_no_zombie() {
-    let output = run_in_a_child(|| 1).unwrap();
+    // The pid must be a child forked during the call (a made-up pid would
+    // also be one that `kill` cannot signal), and gone once it returned.
+    let (output, forked) = forked_during(|| run_in_a_child(|| 1).unwrap());
+    if let Some(pids) = forked {
+        assert!(
+            pids.contains(&output.pid.as_raw()),
+            "pid {} was not forked by run_in_a_child (pids handed out meanwhile: {pids:?})",
+            output.pid
+        );
+    }
     assert!(
         kill(output.pid, None).is_err(),
         "child {} still exists (a zombie?): wait for it",
