@@ -103,3 +103,148 @@ fn a_directive_for_a_missing_lab_fails_the_build_naming_the_chapter() {
         "{err}"
     );
 }
+
+/// Numbers with a unit typed into `text` outside the directives. A measured
+/// value must come from the results, so prose and data files hold none.
+fn typed_measurements(text: &str) -> Vec<String> {
+    let mut prose = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{#") {
+        prose.push_str(&rest[..start]);
+        prose.push(' ');
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    prose.push_str(rest);
+    const UNITS: [&str; 11] = [
+        "×", "x", "%", "ns", "µs", "ms", "s", "B", "KiB", "MiB", "GiB",
+    ];
+    let chars: Vec<char> = prose.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            i += 1;
+        }
+        let mut end = i;
+        while end < chars.len() && matches!(chars[end], ' ' | '\u{2009}') {
+            end += 1;
+        }
+        let unit_start = end;
+        while end < chars.len() && (chars[end].is_alphabetic() || matches!(chars[end], '×' | '%'))
+        {
+            end += 1;
+        }
+        let unit: String = chars[unit_start..end].iter().collect();
+        if UNITS.contains(&unit.as_str()) {
+            found.push(chars[start..end].iter().collect());
+        }
+    }
+    found
+}
+
+#[test]
+fn typed_measurements_are_found_outside_directives_only() {
+    assert_eq!(
+        typed_measurements(
+            "took 2.5 ms, {{#lab-value lab-01 cpu.threads_speedup}} × as fast, 64 threads, 2× and 40%"
+        ),
+        ["2.5 ms", "2×", "40%"]
+    );
+}
+
+#[test]
+fn the_decision_guide_and_the_seed_claims_come_from_the_results() {
+    let out = tempfile::tempdir().unwrap();
+    let html_dir =
+        mdbook_labs::build_book(root(), Some(out.path())).unwrap_or_else(|e| panic!("{e:#}"));
+    let seeds = std::fs::read_to_string(html_dir.join("seed-claims.html")).unwrap();
+    assert!(
+        seeds.contains("class=\"seed-claims\"") && seeds.contains("class=\"verdict pass\""),
+        "no table of checked claims"
+    );
+    assert!(
+        seeds.contains("href=\"lab-02-creation-and-memory.html#ways-to-start-work\""),
+        "no link to a lab's section"
+    );
+    let guide = std::fs::read_to_string(html_dir.join("decision-guide.html")).unwrap();
+    assert!(guide.contains("×"), "the guide shows no measured ratio");
+    for (name, page) in [("seed-claims", &seeds), ("decision-guide", &guide)] {
+        assert!(
+            !page.contains("{{#"),
+            "{name}: a directive was left unexpanded"
+        );
+    }
+    for file in ["src/decision-guide.md", "src/seed-claims.md"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let typed = typed_measurements(&text);
+        assert!(typed.is_empty(), "{file} types measured numbers: {typed:?}");
+    }
+    let data: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("src/seed-claims.toml")).unwrap())
+            .unwrap();
+    for claim in data["claim"].as_array().unwrap() {
+        for key in ["says", "because"] {
+            if let Some(text) = claim.get(key).and_then(|v| v.as_str()) {
+                let typed = typed_measurements(text);
+                assert!(
+                    typed.is_empty(),
+                    "src/seed-claims.toml, claim {}: {key} types measured numbers: {typed:?}",
+                    claim["id"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_seed_claim_naming_an_unknown_lab_claim_fails_the_build() {
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("book.toml"), copy.path().join("book.toml")).unwrap();
+    std::fs::create_dir_all(copy.path().join("src")).unwrap();
+    std::fs::create_dir_all(copy.path().join("results")).unwrap();
+    std::fs::copy(
+        root().join("results/lab-01.json"),
+        copy.path().join("results/lab-01.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        copy.path().join("src/SUMMARY.md"),
+        "# Summary\n\n- [Lab](lab.md)\n- [Seeds](seeds.md)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        copy.path().join("src/lab.md"),
+        "# Lab\n\n## Results\n\n{{#lab-results lab-01}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        copy.path().join("src/seeds.md"),
+        "# Seeds\n\n{{#seed-claims src/seeds.toml}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        copy.path().join("src/seeds.toml"),
+        "[[article]]\nid = \"A\"\ntitle = \"t\"\nsource = \"s\"\n\n[[claim]]\nid = \"fast\"\nsays = \"x\"\nin = [\"A\"]\nsupports = [\"lab-01:cpu-threads\", \"lab-01:renamed\"]\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = format!(
+        "{:#}",
+        mdbook_labs::build_book(copy.path(), Some(out.path())).unwrap_err()
+    );
+    assert!(
+        err.contains("src/seeds.md") && err.contains("seed claim \"fast\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("results/lab-01.json has no claim \"renamed\""),
+        "{err}"
+    );
+}

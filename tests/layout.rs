@@ -5,6 +5,8 @@ mod common;
 
 use common::{labs, root};
 use labkit::results::{LabResults, Mode, source_hash};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 #[test]
 fn every_lab_has_a_chapter_in_the_summary() {
@@ -24,6 +26,54 @@ fn every_lab_has_a_chapter_in_the_summary() {
             lab.id
         );
     }
+}
+
+/// The lab claims that `seeds` (a seed-claims data file) names as answering
+/// an article's claim and that `results_dir` does not hold, one line each.
+fn missing_seed_checks(seeds: &Path, results_dir: &Path) -> Vec<String> {
+    let seeds = mdbook_labs::seeds::SeedFile::load(seeds).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut loaded: BTreeMap<String, Option<LabResults>> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (seed, check) in seeds.checks() {
+        let results = loaded.entry(check.lab.clone()).or_insert_with(|| {
+            LabResults::load(&results_dir.join(format!("{}.json", check.lab))).ok()
+        });
+        match results {
+            None => missing.push(format!("{seed}: {} has no results", check.lab)),
+            Some(results) if !results.claims.iter().any(|c| c.id == check.claim) => {
+                missing.push(format!("{seed}: {}:{}", check.lab, check.claim))
+            }
+            Some(_) => {}
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_lab_claim_that_answers_a_seed_claim_exists() {
+    let missing = missing_seed_checks(
+        &root().join("src/seed-claims.toml"),
+        &root().join("results"),
+    );
+    assert!(
+        missing.is_empty(),
+        "src/seed-claims.toml names lab claims the results do not hold (renamed or removed from a lab? update the file): {missing:?}"
+    );
+}
+
+#[test]
+fn the_seed_check_notices_a_missing_lab_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = dir.path().join("seeds.toml");
+    std::fs::write(
+        &seeds,
+        "[[article]]\nid = \"A\"\ntitle = \"t\"\nsource = \"s\"\n\n[[claim]]\nid = \"x\"\nsays = \"x\"\nin = [\"A\"]\nsupports = [\"lab-01:cpu-threads\", \"lab-01:no-such-claim\", \"lab-99:y\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        missing_seed_checks(&seeds, &root().join("results")),
+        ["x: lab-01:no-such-claim", "x: lab-99 has no results"]
+    );
 }
 
 #[test]

@@ -17,16 +17,26 @@
 //!   the results, never from the author's memory of a run.
 //! - `{{#lab-rounds lab-04 cpu.threads_gil_speedup < 1}}` counts the rounds
 //!   whose sample was below (`<`) or above (`>`) a value: "8 of 9 rounds".
+//! - `{{#seed-claims src/seed-claims.toml}}` becomes the table of the
+//!   articles' claims, each with the lab claims that measured it: their
+//!   verdicts and values from the results, a verdict word derived from them
+//!   (or the authors' word with its reason), and links to the labs' sections
+//!   (see [`seeds`] for the data file).
 //! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
 //!   itself instead of expanding it.
 //!
 //! Everything comes from `results/lab-NN.json`, so no measured number is ever
-//! typed into the Markdown. A directive that names an unknown lab or metric,
-//! or a results file that cannot be read, fails the build with a message
-//! naming the chapter, the directive and the file.
+//! typed into the Markdown. A directive that names an unknown lab, metric or
+//! claim, a heading that no chapter has, or a results file that cannot be
+//! read, fails the build with a message naming the chapter, the directive and
+//! the file.
 
+mod chapters;
 mod chart;
 mod render;
+pub mod seeds;
+
+pub use chapters::BookIndex;
 
 use anyhow::{Context, Result, anyhow, bail};
 use labkit_schema::format;
@@ -53,12 +63,18 @@ impl Preprocessor for LabsPreprocessor {
     fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
         let dir: Option<String> = ctx.config.get("preprocessor.labs.results")?;
         let mut results = ResultsDir::new(ctx.root.join(dir.as_deref().unwrap_or("results")));
+        let index = BookIndex::of_book(&ctx.root, &book);
         let mut failure = None;
         book.for_each_chapter_mut(|chapter| {
             if failure.is_some() {
                 return;
             }
-            match expand(&chapter.content, &mut results) {
+            let path = chapter.path.clone().unwrap_or_default();
+            let page = Page {
+                book: &index,
+                path: &path,
+            };
+            match expand_page(&chapter.content, &mut results, Some(&page)) {
                 Ok(content) => chapter.content = content,
                 Err(err) => {
                     let file = chapter
@@ -74,6 +90,15 @@ impl Preprocessor for LabsPreprocessor {
             None => Ok(book),
         }
     }
+}
+
+/// The chapter being expanded, within its book: what `{{#seed-claims}}`
+/// needs to read its data file and to link to other chapters.
+pub struct Page<'a> {
+    /// The book's chapters.
+    pub book: &'a BookIndex,
+    /// This chapter's path under `src/`.
+    pub path: &'a Path,
 }
 
 /// The results files of a book, read once each.
@@ -138,7 +163,7 @@ impl ResultsDir {
 static LAB_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^lab-\d{2}$").expect("valid"));
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(\\?)\{\{#(lab-results|lab-value|lab-figure|lab-compare|lab-rounds)((?:\s+(?:"[^"]*"|[^\s}"]+))*)\s*\}\}"#,
+        r#"(\\?)\{\{#(lab-results|lab-value|lab-figure|lab-compare|lab-rounds|seed-claims)((?:\s+(?:"[^"]*"|[^\s}"]+))*)\s*\}\}"#,
     )
     .expect("valid")
 });
@@ -147,8 +172,14 @@ static ARGUMENT: LazyLock<Regex> =
 
 /// Expands every directive in one chapter's Markdown. Text that starts like
 /// a directive but does not parse as one (an unclosed quote, a stray brace)
-/// is an error, never published as it stands.
+/// is an error, never published as it stands. (`{{#seed-claims}}` needs the
+/// book around the chapter: see [`expand_page`].)
 pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
+    expand_page(content, results, None)
+}
+
+/// [`expand`] for a chapter of a book.
+pub fn expand_page(content: &str, results: &mut ResultsDir, page: Option<&Page>) -> Result<String> {
     let mut out = String::with_capacity(content.len());
     let mut last = 0;
     for found in DIRECTIVE.captures_iter(content) {
@@ -164,8 +195,12 @@ pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
             .captures_iter(&found[3])
             .map(|a| a.get(1).or(a.get(2)).expect("one group matched").as_str())
             .collect();
-        let text = directive(&found[2], &args, results)
-            .with_context(|| format!("in directive {}", whole.as_str()))?;
+        let text = match (&found[2], args.as_slice()) {
+            ("seed-claims", [file]) => seeds::render(file, results, page),
+            ("seed-claims", _) => Err(seeds::usage()),
+            (name, args) => directive(name, args, results),
+        }
+        .with_context(|| format!("in directive {}", whole.as_str()))?;
         out.push_str(&text);
     }
     refuse_malformed(&content[last..])?;
@@ -173,9 +208,13 @@ pub fn expand(content: &str, results: &mut ResultsDir) -> Result<String> {
     Ok(out)
 }
 
-/// Fails on `{{#lab-` in text between the directives that parsed.
+/// Fails on `{{#lab-` or `{{#seed-` in text between the directives that parsed.
 fn refuse_malformed(text: &str) -> Result<()> {
-    if let Some(at) = text.find("{{#lab-") {
+    if let Some(at) = ["{{#lab-", "{{#seed-"]
+        .iter()
+        .filter_map(|s| text.find(s))
+        .min()
+    {
         let start: String = text[at..].chars().take(60).collect();
         bail!("a malformed directive: {start}… (check its quotes and braces)");
     }

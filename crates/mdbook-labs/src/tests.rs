@@ -347,3 +347,234 @@ fn a_malformed_directive_fails_the_build_instead_of_being_published() {
         );
     }
 }
+
+/// A lab chapter for the seed-claims tests: a section, then the results.
+const SAMPLE_CHAPTER: &str = "# Lab 07\n\n## Counting `things`\n\n```python\n# not a heading\n```\n\n## Results\n\n{{#lab-results lab-07}}\n";
+
+const ARTICLES: &str =
+    "[[article]]\nid = \"A\"\ntitle = \"An article\"\nsource = \"somewhere\"\n\n";
+
+/// A book root with lab 07's sample results and a seed-claims file holding
+/// `claims`, and an index of one chapter that shows lab 07.
+fn seed_fixture(claims: &str) -> (tempfile::TempDir, ResultsDir, BookIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("results")).unwrap();
+    sample_results()
+        .save(&dir.path().join("results/lab-07.json"))
+        .unwrap();
+    std::fs::write(dir.path().join("seeds.toml"), format!("{ARTICLES}{claims}")).unwrap();
+    let mut index = BookIndex::new(dir.path());
+    index.add_chapter(Path::new("lab-07-sample.md"), SAMPLE_CHAPTER);
+    let results = ResultsDir::new(dir.path().join("results"));
+    (dir, results, index)
+}
+
+fn seed_table(results: &mut ResultsDir, index: &BookIndex) -> Result<String> {
+    let page = Page {
+        book: index,
+        path: Path::new("seed-claims.md"),
+    };
+    expand_page("{{#seed-claims seeds.toml}}", results, Some(&page))
+}
+
+const SEED_CLAIMS: &str = r#"
+[[claim]]
+id = "fast"
+says = "Threads are fast."
+in = ["A"]
+supports = ["lab-07:c#Counting things"]
+
+[[claim]]
+id = "mixed"
+says = "It depends."
+in = ["A"]
+supports = ["lab-07:c"]
+refutes = ["lab-07:d"]
+
+[[claim]]
+id = "wrong"
+says = "Never."
+in = ["A"]
+refutes = ["lab-07:d"]
+
+[[claim]]
+id = "nuanced"
+says = "Sometimes | maybe."
+in = ["A"]
+verdict = "true-but"
+because = "Only on Tuesdays."
+"#;
+
+#[test]
+fn seed_claims_become_a_table_of_measured_checks_and_derived_verdicts() {
+    let (_dir, mut results, index) = seed_fixture(SEED_CLAIMS);
+    let text = seed_table(&mut results, &index).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 5, "a header and four claims: {text}");
+    assert!(text.contains("**A** — *An article* (somewhere)"), "{text}");
+    // The verdict and value come from the results; the link goes to the
+    // section named, with the lab claim's sentence as its title.
+    assert!(
+        rows[1].contains(
+            "<span class=\"verdict pass\">pass</span> 1.80× [lab-07 c](lab-07-sample.md#counting-things \"Threads &lt;help&gt;.\")"
+        ),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[1].contains("**true** <small>(from the checks)</small>"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[1].contains("its one check passed on this machine"),
+        "{}",
+        rows[1]
+    );
+    // Without a heading: the section holding the lab's results.
+    assert!(
+        rows[2].contains("(lab-07-sample.md#results \""),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[2].contains("**half true**"), "{}", rows[2]);
+    assert!(
+        rows[2].contains("all 2 checks passed on this machine"),
+        "{}",
+        rows[2]
+    );
+    assert!(
+        rows[2]
+            .contains("<em>contradicts it:</em><br><span class=\"verdict pass\">shown</span> yes"),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[3].contains("**false**"), "{}", rows[3]);
+    // The authors' word stands only with its sentence; nothing measured it.
+    assert!(
+        rows[4].contains("**true-but**: Only on Tuesdays."),
+        "{}",
+        rows[4]
+    );
+    assert!(rows[4].contains("Sometimes \\| maybe."), "{}", rows[4]);
+    assert!(rows[4].contains("not measured"), "{}", rows[4]);
+}
+
+#[test]
+fn a_failed_check_unsettles_the_derived_verdict() {
+    let (dir, mut results, index) = seed_fixture(SEED_CLAIMS);
+    let mut failing = sample_results();
+    failing.claims[0].verdict = labkit::results::Verdict::Fail;
+    failing
+        .save(&dir.path().join("results/lab-07.json"))
+        .unwrap();
+    let text = seed_table(&mut results, &index).unwrap();
+    let row = text.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+    assert!(row.contains("**unsettled here**"), "{row}");
+    assert!(row.contains("1 of 1 failed on this machine"), "{row}");
+    assert!(row.contains("verdict fail\">fail</span>"), "{row}");
+}
+
+#[test]
+fn seed_claims_naming_an_unknown_claim_lab_or_heading_fail_the_build() {
+    let cases = [
+        (
+            "lab-07:nope",
+            "results/lab-07.json has no claim \"nope\"; its claims: c, d",
+        ),
+        ("lab-09:c", "lab-09.json does not exist"),
+        ("lab-07:c#Nowhere", "has no heading \"Nowhere\""),
+        ("lab-07", "is not lab-NN:claim-id"),
+    ];
+    for (check, expected) in cases {
+        let claims = format!(
+            "[[claim]]\nid = \"broken\"\nsays = \"x\"\nin = [\"A\"]\nsupports = [\"{check}\"]\n"
+        );
+        let (_dir, mut results, index) = seed_fixture(&claims);
+        let err = format!("{:#}", seed_table(&mut results, &index).unwrap_err());
+        assert!(err.contains(expected), "{check}: {err}");
+        assert!(
+            err.contains("{{#seed-claims seeds.toml}}"),
+            "{check}: the directive is named: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_verdict_word_needs_its_reason_and_a_claim_needs_checks_or_a_word() {
+    let cases = [
+        (
+            "verdict = \"false\"\n",
+            "without a sentence that justifies it",
+        ),
+        ("verdict = \"nonsense\"\nbecause = \"b\"\n", "is not one of"),
+        ("because = \"b\"\n", "no `verdict`"),
+        ("", "no lab claims and no verdict"),
+    ];
+    for (extra, expected) in cases {
+        let claims = format!("[[claim]]\nid = \"x\"\nsays = \"x\"\nin = [\"A\"]\n{extra}");
+        let (_dir, mut results, index) = seed_fixture(&claims);
+        let err = format!("{:#}", seed_table(&mut results, &index).unwrap_err());
+        assert!(
+            err.contains(expected) && err.contains("seeds.toml"),
+            "{extra}: {err}"
+        );
+    }
+    let unknown_article =
+        "[[claim]]\nid = \"x\"\nsays = \"x\"\nin = [\"Z\"]\nsupports = [\"lab-07:c\"]\n";
+    let (_dir, mut results, index) = seed_fixture(unknown_article);
+    let err = format!("{:#}", seed_table(&mut results, &index).unwrap_err());
+    assert!(err.contains("article \"Z\""), "{err}");
+}
+
+#[test]
+fn seed_claims_need_the_chapter_that_shows_the_lab() {
+    let (dir, mut results, _) = seed_fixture(SEED_CLAIMS);
+    let empty = BookIndex::new(dir.path());
+    let err = format!("{:#}", seed_table(&mut results, &empty).unwrap_err());
+    assert!(err.contains("no chapter of the book shows lab-07"), "{err}");
+    let err = format!(
+        "{:#}",
+        expand("{{#seed-claims seeds.toml}}", &mut results).unwrap_err()
+    );
+    assert!(err.contains("needs the whole book"), "{err}");
+    let err = format!(
+        "{:#}",
+        expand("{{#seed-claims}}", &mut results).unwrap_err()
+    );
+    assert!(err.contains("usage"), "{err}");
+    let err = format!(
+        "{:#}",
+        expand("{{#seed-claims a.toml", &mut results).unwrap_err()
+    );
+    assert!(err.contains("malformed directive"), "{err}");
+    assert_eq!(
+        expand(r"\{{#seed-claims a.toml}}", &mut results).unwrap(),
+        "{{#seed-claims a.toml}}"
+    );
+}
+
+#[test]
+fn section_links_follow_mdbooks_heading_ids() {
+    let mut index = BookIndex::new(Path::new("."));
+    index.add_chapter(
+        Path::new("labs/lab-07.md"),
+        "# Lab\n\n## Results\n\n```\n## inside code\n```\n\n## \"Each one\" on `its` own: 2×2\n\n## Results\n\n{{#lab-results lab-07}}\n",
+    );
+    let link = |heading: Option<&str>, from: &str| {
+        index
+            .section_link("lab-07", heading, Path::new(from))
+            .map_err(|e| format!("{e:#}"))
+    };
+    // A repeated heading gets a number, as mdBook gives it.
+    assert_eq!(
+        link(None, "seed-claims.md").unwrap(),
+        "labs/lab-07.md#results-1"
+    );
+    assert_eq!(
+        link(Some("Each one on its own: 2×2"), "guide/seeds.md").unwrap(),
+        "../labs/lab-07.md#each-one-on-its-own-22"
+    );
+    let err = link(Some("inside code"), "seed-claims.md").unwrap_err();
+    assert!(err.contains("no heading"), "{err}");
+}
