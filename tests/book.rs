@@ -74,25 +74,36 @@ fn the_book_does_not_publish_exercise_solutions() {
     );
 }
 
-#[test]
-fn a_directive_for_a_missing_lab_fails_the_build_naming_the_chapter() {
+/// A small book: `book.toml` from the course, the given files (paths from
+/// the book's root), and the given labs' committed results. Building it must
+/// fail; returns the error, with its causes.
+fn build_error_of_a_small_book(files: &[(&str, &str)], results_of: &[&str]) -> String {
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(root().join("book.toml"), copy.path().join("book.toml")).unwrap();
-    std::fs::create_dir(copy.path().join("src")).unwrap();
-    std::fs::write(
-        copy.path().join("src/SUMMARY.md"),
-        "# Summary\n\n- [Broken](broken.md)\n",
-    )
-    .unwrap();
-    std::fs::write(
-        copy.path().join("src/broken.md"),
-        "# Broken\n\n{{#lab-value lab-42 cpu.x}}\n",
-    )
-    .unwrap();
+    std::fs::create_dir_all(copy.path().join("src")).unwrap();
+    std::fs::create_dir_all(copy.path().join("results")).unwrap();
+    for lab in results_of {
+        let json = format!("results/{lab}.json");
+        std::fs::copy(root().join(&json), copy.path().join(&json)).unwrap();
+    }
+    for (path, text) in files {
+        std::fs::write(copy.path().join(path), text).unwrap();
+    }
     let out = tempfile::tempdir().unwrap();
-    let err = format!(
+    format!(
         "{:#}",
         mdbook_labs::build_book(copy.path(), Some(out.path())).unwrap_err()
+    )
+}
+
+#[test]
+fn a_directive_for_a_missing_lab_fails_the_build_naming_the_chapter() {
+    let err = build_error_of_a_small_book(
+        &[
+            ("src/SUMMARY.md", "# Summary\n\n- [Broken](broken.md)\n"),
+            ("src/broken.md", "# Broken\n\n{{#lab-value lab-42 cpu.x}}\n"),
+        ],
+        &[],
     );
     assert!(
         err.contains("Broken") && err.contains("src/broken.md"),
@@ -205,39 +216,26 @@ fn the_decision_guide_and_the_seed_claims_come_from_the_results() {
 
 #[test]
 fn a_seed_claim_naming_an_unknown_lab_claim_fails_the_build() {
-    let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("book.toml"), copy.path().join("book.toml")).unwrap();
-    std::fs::create_dir_all(copy.path().join("src")).unwrap();
-    std::fs::create_dir_all(copy.path().join("results")).unwrap();
-    std::fs::copy(
-        root().join("results/lab-01.json"),
-        copy.path().join("results/lab-01.json"),
-    )
-    .unwrap();
-    std::fs::write(
-        copy.path().join("src/SUMMARY.md"),
-        "# Summary\n\n- [Lab](lab.md)\n- [Seeds](seeds.md)\n",
-    )
-    .unwrap();
-    std::fs::write(
-        copy.path().join("src/lab.md"),
-        "# Lab\n\n## Results\n\n{{#lab-results lab-01}}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        copy.path().join("src/seeds.md"),
-        "# Seeds\n\n{{#seed-claims src/seeds.toml}}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        copy.path().join("src/seeds.toml"),
-        "[[article]]\nid = \"A\"\ntitle = \"t\"\nsource = \"s\"\n\n[[claim]]\nid = \"fast\"\nsays = \"x\"\nin = [\"A\"]\nsupports = [\"lab-01:cpu-threads\", \"lab-01:renamed\"]\n",
-    )
-    .unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let err = format!(
-        "{:#}",
-        mdbook_labs::build_book(copy.path(), Some(out.path())).unwrap_err()
+    let err = build_error_of_a_small_book(
+        &[
+            (
+                "src/SUMMARY.md",
+                "# Summary\n\n- [Lab](lab.md)\n- [Seeds](seeds.md)\n",
+            ),
+            (
+                "src/lab.md",
+                "# Lab\n\n## Results\n\n{{#lab-results lab-01}}\n",
+            ),
+            (
+                "src/seeds.md",
+                "# Seeds\n\n{{#seed-claims src/seeds.toml}}\n",
+            ),
+            (
+                "src/seeds.toml",
+                "[[article]]\nid = \"A\"\ntitle = \"t\"\nsource = \"s\"\n\n[[claim]]\nid = \"fast\"\nsays = \"x\"\nin = [\"A\"]\nsupports = [\"lab-01:cpu-threads\", \"lab-01:renamed\"]\n",
+            ),
+        ],
+        &["lab-01"],
     );
     assert!(
         err.contains("src/seeds.md") && err.contains("seed claim \"fast\""),
