@@ -1,9 +1,15 @@
-//! Helpers for the labs' tests: running a lab's binary as a user would, and
-//! telling whether a process was really forked while some code ran.
+//! Helpers for the labs' tests: running a lab's binary as a user would,
+//! telling whether a process was really forked while some code ran, running
+//! code that may hang with a deadline, and finding processes left behind.
 
 use crate::child::fork_child;
+use nix::errno::Errno;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use std::ops::Range;
 use std::process::{Command, Output};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 /// Runs the lab binary `program` with `args` and returns its output. python3
 /// is hidden from it (`LABKIT_PYTHON=none`), so that what a test sees does not
@@ -77,6 +83,50 @@ pub fn forked_during<T>(work: impl FnOnce() -> T) -> (T, Option<Range<i32>>) {
     (result, (first < last).then_some(first..last))
 }
 
+/// Runs `work` on a thread of its own and returns what it returned, or an
+/// error if it did not finish within `limit` (it is then left where it is:
+/// the test process ends it when it exits). A panic in `work` is a panic
+/// here. For code that only starts threads: code that forks should run in a
+/// child that can be killed with its own children.
+pub fn in_thread_within<T: Send + 'static>(
+    limit: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (done, finished) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(value) => Ok(value),
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => Err("the work ended without a result".into()),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "did not finish within {limit:?}: a deadlock, or something waiting forever?"
+        )),
+    }
+}
+
+/// Every child of this process now: reaped if it has ended, named if it
+/// still runs. In a test that made itself a child subreaper
+/// (`prctl(PR_SET_CHILD_SUBREAPER)`), a process orphaned by the code under
+/// test shows up here too. Empty when nothing was left behind.
+pub fn leftover_children() -> Vec<String> {
+    let mut found = Vec::new();
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Err(Errno::ECHILD) => return found,
+            Ok(WaitStatus::StillAlive) => {
+                found.push("a process still running".to_string());
+                return found;
+            }
+            Ok(status) => found.push(format!("{status:?}")),
+            Err(err) => panic!("waitpid: {err}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +162,33 @@ mod tests {
             assert!(range.contains(&pid), "{pid} not in {range:?}");
             assert!(!range.contains(&1), "init was not forked just now");
         }
+    }
+
+    #[test]
+    fn work_that_hangs_is_an_error_at_its_deadline() {
+        assert_eq!(in_thread_within(Duration::from_secs(5), || 7), Ok(7));
+        let hung = in_thread_within(Duration::from_millis(50), || {
+            thread::sleep(Duration::from_secs(5));
+        });
+        assert!(hung.unwrap_err().contains("did not finish"));
+    }
+
+    #[test]
+    fn an_unwaited_child_is_a_leftover() {
+        // In a child of its own, where no other test's children can be
+        // mistaken for ours: one child forgotten, and found (exit code 1).
+        let checker = fork_child(|| {
+            let Ok(forgotten) = fork_child(|| 0) else {
+                return 99;
+            };
+            std::mem::forget(forgotten);
+            thread::sleep(Duration::from_millis(100));
+            let found = leftover_children().len();
+            let none_after = leftover_children().is_empty();
+            if none_after { found as i32 } else { 98 }
+        })
+        .unwrap();
+        let pid = checker.pid();
+        assert_eq!(checker.wait().unwrap(), WaitStatus::Exited(pid, 1));
     }
 }

@@ -6,32 +6,11 @@ use labkit::child::fork_child;
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{Pid, setpgid};
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
-/// Runs `work` on a thread of its own and returns what it returned, or an
-/// error if it did not finish within `limit` (it is then left blocked: the
-/// test process ends it when it exits). A panic in `work` is a panic here.
-pub fn in_thread_within<T: Send + 'static>(
-    limit: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    let (done, finished) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    match finished.recv_timeout(limit) {
-        Ok(value) => Ok(value),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => Err("the work ended without a result".into()),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "did not finish within {limit:?}: a deadlock? (threads waiting for each other forever)"
-        )),
-    }
-}
+/// Runs work on a thread of its own with a deadline (labkit's, shared with
+/// the other labs' tests).
+pub use labkit::testing::in_thread_within;
 
 /// Runs `work` in a forked child that leads a process group of its own and
 /// returns its exit code, or an error if it did not end within `limit` — the

@@ -7,25 +7,8 @@
 //! is the only test in this binary, so no other test's children can be
 //! mistaken for leftovers.
 
-use nix::errno::Errno;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use labkit::testing::leftover_children;
 use std::time::Duration;
-
-/// Every child of ours now: reaped if it has ended, named if it still runs.
-fn leftovers() -> Vec<String> {
-    let mut found = Vec::new();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Err(Errno::ECHILD) => return found,
-            Ok(WaitStatus::StillAlive) => {
-                found.push("a process still running".to_string());
-                return found;
-            }
-            Ok(status) => found.push(format!("{status:?}")),
-            Err(err) => panic!("waitpid: {err}"),
-        }
-    }
-}
 
 #[test]
 fn no_demo_leaves_a_process_behind() {
@@ -35,7 +18,7 @@ fn no_demo_leaves_a_process_behind() {
     lab_08::pipes::open_write_end(false, limit).unwrap();
     lab_08::watch_join_cycle(2, limit).unwrap();
     lab_08::watchdog::find_deadlock_in_child(lab_08::hanging_transfers, limit * 10).unwrap();
-    assert_eq!(leftovers(), Vec::<String>::new(), "after the demos");
+    assert_eq!(leftover_children(), Vec::<String>::new(), "after the demos");
 
     // A whole quick run of the lab is checked by the course's own
     // tests/no_leftovers.rs, which runs every lab.

@@ -9,25 +9,8 @@
 //! mistaken for leftovers.
 
 use lab_09::crash::Crash;
-use nix::errno::Errno;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use labkit::testing::leftover_children;
 use std::time::Duration;
-
-/// Every child of ours now: reaped if it has ended, named if it still runs.
-fn leftovers() -> Vec<String> {
-    let mut found = Vec::new();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Err(Errno::ECHILD) => return found,
-            Ok(WaitStatus::StillAlive) => {
-                found.push("a process still running".to_string());
-                return found;
-            }
-            Ok(status) => found.push(format!("{status:?}")),
-            Err(err) => panic!("waitpid: {err}"),
-        }
-    }
-}
 
 #[test]
 fn no_demo_leaves_a_process_or_a_file_behind() {
@@ -57,7 +40,7 @@ fn no_demo_leaves_a_process_or_a_file_behind() {
     }
     drop(scratch);
     assert!(!dir.exists(), "{} is still there", dir.display());
-    assert_eq!(leftovers(), Vec::<String>::new(), "after the demos");
+    assert_eq!(leftover_children(), Vec::<String>::new(), "after the demos");
 
     // A whole quick run of the lab is checked by the course's own
     // tests/no_leftovers.rs, which runs every lab.

@@ -20,37 +20,16 @@ use std::io::{Read, Write};
 use std::ops::Range;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Generous: the solutions take well under a second.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
-/// Runs `work` on a thread of its own and returns what it returned, or an
-/// error if it did not finish within `limit` (it is then left where it is:
-/// the test process ends it when it exits). A panic in `work` is a panic here.
-/// For code that only starts threads; code that forks runs in
-/// [`in_child_json`].
-pub fn in_thread_within<T: Send + 'static>(
-    limit: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    let (done, finished) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    match finished.recv_timeout(limit) {
-        Ok(value) => Ok(value),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => Err("the work ended without a result".into()),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "did not finish within {limit:?}: is something waiting forever?"
-        )),
-    }
-}
+/// Runs work on a thread of its own with a deadline. For code that only
+/// starts threads; code that forks runs in [`in_child_json`].
+pub use labkit::testing::in_thread_within;
 
 /// Everything in the pipe now, without waiting for more — and without
 /// waiting for its end, which a write end inherited by another test's
