@@ -372,12 +372,38 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// SHA-256 over the measured sources' relative paths and contents. A committed
-/// result whose hash differs from the sources' was measured on other code.
+/// SHA-256 over the measured sources' relative paths and contents — the
+/// lab's own, then those of every lab it depends on by path in its
+/// `Cargo.toml` (lab 10 runs lab 06's pools: a change there changes lab 10's
+/// numbers too). A committed result whose hash differs from the sources'
+/// was measured on other code.
 pub fn source_hash(lab_dir: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
+    let mut seen = Vec::new();
+    hash_sources(lab_dir, Path::new(""), &mut hasher, &mut seen)?;
+    let digest = hasher.finalize();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Adds the measured sources of the lab in `lab_dir` to `hasher`, each
+/// under its path relative to the lab with `prefix` before it (empty for
+/// the lab itself, so that a lab without path dependencies keeps the hash
+/// it always had), then those of its path dependencies, each once.
+fn hash_sources(
+    lab_dir: &Path,
+    prefix: &Path,
+    hasher: &mut Sha256,
+    seen: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let canonical = lab_dir
+        .canonicalize()
+        .with_context(|| format!("cannot find {}", lab_dir.display()))?;
+    if seen.contains(&canonical) {
+        return Ok(());
+    }
+    seen.push(canonical);
     for file in measured_sources(lab_dir)? {
-        let relative = file.strip_prefix(lab_dir).unwrap_or(&file);
+        let relative = prefix.join(file.strip_prefix(lab_dir).unwrap_or(&file));
         hasher.update(relative.to_string_lossy().replace('\\', "/").as_bytes());
         hasher.update([0]);
         let content =
@@ -385,8 +411,65 @@ pub fn source_hash(lab_dir: &Path) -> Result<String> {
         hasher.update((content.len() as u64).to_le_bytes());
         hasher.update(&content);
     }
-    let digest = hasher.finalize();
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    for written in path_dependencies(lab_dir)? {
+        let dependency = lab_dir.join(&written);
+        hash_sources(&dependency, &prefix.join(&written), hasher, seen).with_context(|| {
+            format!(
+                "{} depends on {written} by path",
+                lab_dir.join("Cargo.toml").display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The paths, as written, of the crates a lab depends on by path under
+/// `[dependencies]` in its `Cargo.toml` (`lab-06 = { path = "../lab-06-pools" }`,
+/// or `path = …` in a `[dependencies.lab-06]` table). Dependencies taken from
+/// the workspace (`labkit.workspace = true`) are not the lab's to hash, and
+/// dev-dependencies are not measured.
+pub fn path_dependencies(lab_dir: &Path) -> Result<Vec<String>> {
+    let manifest = lab_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let mut section = String::new();
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            section = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
+            continue;
+        }
+        let dependencies = section == "dependencies" || section.starts_with("dependencies.");
+        if let Some(path) = path_value(line).filter(|_| dependencies) {
+            found.push(path.to_string());
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// The string after a `path =` key in one line of TOML: at the start of the
+/// line or after `{` or `,` (not inside another key such as `xpath`).
+fn path_value(line: &str) -> Option<&str> {
+    let mut rest = line;
+    let mut before = None::<char>;
+    while let Some(at) = rest.find("path") {
+        let preceding = rest[..at].trim_end().chars().last().or(before);
+        let after = rest[at + 4..].trim_start();
+        let key = matches!(preceding, None | Some('{' | ','));
+        if key && let Some(value) = after.strip_prefix('=') {
+            let value = value.trim_start().strip_prefix('"')?;
+            return value.split('"').next();
+        }
+        before = rest[..at + 4].chars().last();
+        rest = &rest[at + 4..];
+    }
+    None
 }
 
 #[cfg(test)]
@@ -407,6 +490,78 @@ mod tests {
 
         std::fs::write(dir.path().join("src/lib.rs"), "fn b() {}").unwrap();
         assert_ne!(source_hash(dir.path()).unwrap(), before);
+    }
+
+    /// A lab directory with a manifest and a `src/lib.rs`.
+    fn lab(root: &Path, name: &str, manifest: &str, lib: &str) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_lab_hashes_the_measured_sources_of_the_labs_it_depends_on_by_path() {
+        let root = tempfile::tempdir().unwrap();
+        let pools = lab(
+            root.path(),
+            "pools",
+            "[package]\nname = \"lab-06\"\n",
+            "fn pool() {}",
+        );
+        let capstone = lab(
+            root.path(),
+            "capstone",
+            "[package]\nname = \"lab-10\"\n\n[dependencies]\nlabkit.workspace = true\nlab-06 = { path = \"../pools\" } # the pools\n",
+            "fn job() {}",
+        );
+        let alone = source_hash(&pools).unwrap();
+        let before = source_hash(&capstone).unwrap();
+
+        // An exercise of the dependency is not measured: no change.
+        std::fs::write(pools.join("src/exercises.rs"), "todo!()").unwrap();
+        assert_eq!(source_hash(&capstone).unwrap(), before);
+
+        // Its measured code is: the dependent's hash changes with it.
+        std::fs::write(pools.join("src/lib.rs"), "fn pool() { faster() }").unwrap();
+        assert_ne!(source_hash(&capstone).unwrap(), before);
+        assert_ne!(source_hash(&pools).unwrap(), alone);
+
+        // A dependency that is gone is an error that names it, not a silent skip.
+        std::fs::remove_dir_all(&pools).unwrap();
+        let err = format!("{:#}", source_hash(&capstone).unwrap_err());
+        assert!(err.contains("../pools"), "{err}");
+    }
+
+    #[test]
+    fn only_path_dependencies_under_dependencies_count() {
+        let root = tempfile::tempdir().unwrap();
+        let manifest = r#"[package]
+name = "lab-99"
+xpath = "not a dependency"
+
+[dependencies]
+anyhow.workspace = true
+lab-06 = { version = "0.1", path = "../lab-06-pools" }
+
+[dependencies.lab-05]
+path = "../lab-05-scaling"
+
+[dev-dependencies]
+lab-01 = { path = "../lab-01-threads-and-processes" }
+
+[[bin]]
+path = "src/main.rs"
+"#;
+        let dir = lab(root.path(), "lab-99", manifest, "");
+        assert_eq!(
+            path_dependencies(&dir).unwrap(),
+            ["../lab-05-scaling", "../lab-06-pools"]
+        );
+        assert_eq!(path_value("x = { path = \"a\" }"), Some("a"));
+        assert_eq!(path_value("x = { xpath = \"a\" }"), None);
+        assert_eq!(path_value("name = \"path\""), None);
     }
 
     #[test]

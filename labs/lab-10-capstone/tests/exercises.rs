@@ -1,0 +1,142 @@
+//! Graded tests for lab 10's exercises that students see.
+//! Run them with `cargo test -p lab-10 --test exercises`.
+//!
+//! Your `run_job` runs in a forked child with a deadline: a hang or a
+//! `todo!` fails the test with a message instead of stopping the others.
+
+mod common;
+
+use common::{LIMIT, assert_parallel_speedup, in_child, job, one_at_a_time, speed};
+use lab_10::exercises::{Choice, Mix, PipelineCosts, choose, predict_pipeline, run_job};
+use lab_10::hex;
+
+#[test]
+fn run_job_gives_the_sequential_answer() {
+    let _one = one_at_a_time();
+    let (_server, job) = job(0.5, 12, 2.0);
+    let answer = in_child(LIMIT, move || {
+        run_job(&job, 3)
+            .map(|d| hex(&d))
+            .map_err(|e| format!("{e:#}"))
+    });
+    assert_eq!(answer, Ok(Ok(hex(&job.expected()))));
+}
+
+#[test]
+fn run_job_keeps_to_its_connections_and_uses_them() {
+    let _one = one_at_a_time();
+    // Long waits, little hashing: requests that can overlap, do.
+    let (server, job) = job(0.95, 12, 20.0);
+    let answer = in_child(LIMIT, move || run_job(&job, 4).is_ok());
+    assert_eq!(answer, Ok(true), "run_job failed");
+    assert_eq!(server.served(), 12, "the server sent 12 items");
+    assert_eq!(
+        server.most_at_once(),
+        4,
+        "with 4 connections allowed, the server held {} requests at once",
+        server.most_at_once()
+    );
+}
+
+#[test]
+fn run_job_is_much_faster_than_sequential_when_waiting() {
+    let _one = one_at_a_time();
+    // 90% waiting: overlapping the waits pays on any number of cores.
+    let (_server, job) = job(0.9, 24, 4.0);
+    let measured = in_child(LIMIT, move || speed(&job, 5, 1, |job| run_job(job, 8))).unwrap();
+    assert!(measured.right, "your job returned a wrong answer");
+    assert_eq!(measured.error, None, "your job failed");
+    eprintln!(
+        "{:.2}× faster than one item after another",
+        measured.speedup
+    );
+    assert!(
+        measured.speedup >= WAITING_SPEEDUP,
+        "{:.2}× faster than one item after another with 8 connections; expected ≥ {WAITING_SPEEDUP}×: do the requests overlap?",
+        measured.speedup
+    );
+}
+
+/// Speedup of a mostly-waiting job of 24 items on 8 connections: the ideal
+/// is near 8× on any machine.
+const WAITING_SPEEDUP: f64 = 3.0;
+
+#[test]
+fn run_job_computes_on_several_cores() {
+    let _one = one_at_a_time();
+    // 90% hashing: only hashing on several cores at once pays.
+    let (_server, job) = job(0.1, 16, 4.0);
+    let measured = in_child(LIMIT, move || speed(&job, 5, 4, |job| run_job(job, 4))).unwrap();
+    assert_parallel_speedup(&measured, 0.7);
+}
+
+const COSTS: PipelineCosts = PipelineCosts {
+    items: 10,
+    wait_s: 0.010,
+    cpu_s: 0.001,
+    start_s: 0.0001,
+    cores: 2,
+};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1e-9)
+}
+
+#[test]
+fn predict_a_pipeline_with_a_fetcher_per_item() {
+    let _one = one_at_a_time();
+    // Fetching: 10 starts, one wait, one hash = 0.012 s; hashing: a start,
+    // a wait, 10 hashes on 2 cores = 0.0151 s.
+    let predicted = predict_pipeline(&COSTS, 10, 2);
+    assert!(
+        close(predicted, 0.0151),
+        "predicted {predicted}, expected 0.0151"
+    );
+}
+
+#[test]
+fn predict_a_pipeline_short_of_fetchers() {
+    let _one = one_at_a_time();
+    // 2 fetchers fetch 5 items each: 0.0002 + 0.05 + 0.001.
+    let predicted = predict_pipeline(&COSTS, 2, 2);
+    assert!(
+        close(predicted, 0.0512),
+        "predicted {predicted}, expected 0.0512"
+    );
+}
+
+#[test]
+fn choose_threads_for_mostly_waiting_work() {
+    let _one = one_at_a_time();
+    let mix = Mix {
+        wait_s: 0.019,
+        cpu_s: 0.001,
+        cores: 4,
+        gil: true,
+    };
+    assert_eq!(choose(&mix), Choice::Threads);
+}
+
+#[test]
+fn choose_processes_for_mostly_computing_work_under_a_gil() {
+    let _one = one_at_a_time();
+    let mix = Mix {
+        wait_s: 0.0005,
+        cpu_s: 0.02,
+        cores: 4,
+        gil: true,
+    };
+    assert_eq!(choose(&mix), Choice::Processes);
+}
+
+#[test]
+fn choose_the_hybrid_for_a_balanced_job() {
+    let _one = one_at_a_time();
+    let mix = Mix {
+        wait_s: 0.005,
+        cpu_s: 0.005,
+        cores: 2,
+        gil: true,
+    };
+    assert_eq!(choose(&mix), Choice::Hybrid);
+}

@@ -1,0 +1,136 @@
+//! Graded tests for lab 10's exercises that only instructors see: the student
+//! edition does not contain this file.
+
+mod common;
+
+use common::{LIMIT, in_child, job, one_at_a_time};
+use lab_10::exercises::{Choice, Mix, PipelineCosts, choose, predict_pipeline, run_job};
+use lab_10::{ZERO, hex};
+use nix::errno::Errno;
+use nix::sys::wait::{WaitPidFlag, waitpid};
+
+#[test]
+fn run_job_with_one_connection_asks_for_one_item_at_a_time() {
+    let _one = one_at_a_time();
+    let (server, job) = job(0.8, 6, 5.0);
+    let answer = in_child(LIMIT, move || run_job(&job, 1).map(|d| hex(&d)).ok());
+    assert_eq!(answer, Ok(Some(hex(&job.expected()))));
+    assert_eq!(server.most_at_once(), 1, "one connection allowed");
+}
+
+#[test]
+fn run_job_with_more_connections_than_items() {
+    let _one = one_at_a_time();
+    let (server, job) = job(0.9, 3, 10.0);
+    let answer = in_child(LIMIT, move || run_job(&job, 16).map(|d| hex(&d)).ok());
+    assert_eq!(answer, Ok(Some(hex(&job.expected()))));
+    assert_eq!(server.served(), 3);
+    assert_eq!(server.most_at_once(), 3, "all three items at once");
+}
+
+#[test]
+fn run_job_of_no_items_is_the_empty_combination() {
+    let _one = one_at_a_time();
+    let (server, job) = job(0.5, 0, 2.0);
+    let answer = in_child(LIMIT, move || run_job(&job, 4).map(|d| hex(&d)).ok());
+    assert_eq!(answer, Ok(Some(hex(&ZERO))));
+    assert_eq!(server.served(), 0);
+}
+
+#[test]
+fn run_job_leaves_no_child_behind() {
+    let _one = one_at_a_time();
+    let (_server, job) = job(0.5, 8, 2.0);
+    let answer = in_child(LIMIT, move || {
+        let right = run_job(&job, 4).ok() == Some(job.expected());
+        // No child of this process may be left, ended or not.
+        let clean = matches!(
+            waitpid(None, Some(WaitPidFlag::WNOHANG)),
+            Err(Errno::ECHILD)
+        );
+        (right, clean)
+    });
+    assert_eq!(answer, Ok((true, true)), "(right answer, no child left)");
+}
+
+const COSTS: PipelineCosts = PipelineCosts {
+    items: 10,
+    wait_s: 0.010,
+    cpu_s: 0.001,
+    start_s: 0.0001,
+    cores: 2,
+};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1e-9)
+}
+
+#[test]
+fn predict_a_pipeline_short_of_cores_or_hashers() {
+    let _one = one_at_a_time();
+    // 8 hashers on 2 cores hash 2 at a time; 1 hasher, one at a time.
+    assert!(close(predict_pipeline(&COSTS, 10, 8), 0.0151));
+    assert!(close(predict_pipeline(&COSTS, 10, 1), 0.0201));
+    let many = PipelineCosts { cores: 16, ..COSTS };
+    assert!(close(predict_pipeline(&many, 10, 5), 0.0121));
+}
+
+#[test]
+fn predict_a_pipeline_of_one_item_or_none() {
+    let _one = one_at_a_time();
+    let one = PipelineCosts { items: 1, ..COSTS };
+    assert!(close(predict_pipeline(&one, 4, 2), 0.0111));
+    let none = PipelineCosts { items: 0, ..COSTS };
+    assert_eq!(predict_pipeline(&none, 4, 2), 0.0);
+}
+
+#[test]
+fn predict_a_pipeline_with_more_fetchers_than_items() {
+    let _one = one_at_a_time();
+    // Only 10 fetchers are started for 10 items.
+    assert!(close(predict_pipeline(&COSTS, 50, 2), 0.0151));
+    let slow_starts = PipelineCosts {
+        start_s: 0.002,
+        ..COSTS
+    };
+    assert!(close(predict_pipeline(&slow_starts, 50, 2), 0.031));
+}
+
+#[test]
+fn choose_threads_without_a_gil() {
+    let _one = one_at_a_time();
+    let mix = Mix {
+        wait_s: 0.0005,
+        cpu_s: 0.02,
+        cores: 8,
+        gil: false,
+    };
+    assert_eq!(choose(&mix), Choice::Threads);
+}
+
+#[test]
+fn choose_threads_on_one_core() {
+    let _one = one_at_a_time();
+    let mix = Mix {
+        wait_s: 0.0005,
+        cpu_s: 0.02,
+        cores: 1,
+        gil: true,
+    };
+    assert_eq!(choose(&mix), Choice::Threads);
+}
+
+#[test]
+fn choose_at_the_edges_of_a_mix() {
+    let _one = one_at_a_time();
+    let mix = |wait_s, cpu_s| Mix {
+        wait_s,
+        cpu_s,
+        cores: 4,
+        gil: true,
+    };
+    assert_eq!(choose(&mix(0.0002, 0.0098)), Choice::Processes);
+    assert_eq!(choose(&mix(0.002, 0.008)), Choice::Hybrid);
+    assert_eq!(choose(&mix(0.008, 0.002)), Choice::Hybrid);
+    assert_eq!(choose(&mix(0.0098, 0.0002)), Choice::Threads);
+}
