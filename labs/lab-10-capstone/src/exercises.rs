@@ -134,7 +134,9 @@ pub struct Mix {
 // ANCHOR: exercise_choose
 /// Exercise 3 — choose a model for a CPython job.
 ///
-/// Pick what this lab's CPython measurements recommend for `mix`:
+/// Pick a model for `mix` by this rule of thumb — a rule of thumb, not a
+/// summary of this lab's measurements (see the chapter for which CPython
+/// model was fastest in each mix on your machine):
 /// - `Threads` when threads lose nothing: the computing is a small part of
 ///   each item (a tenth of its time or less), or nothing can compute in
 ///   parallel anyway (one core), or there is no GIL (threads then compute

@@ -1,4 +1,4 @@
-//! Predicting a model's time before running it: from what one item waits,
+//! Predicting a model's time from its costs: from what one item waits,
 //! what it computes, what each way of running an item adds, and how much
 //! parallelism the machine gives — all measured in the same rounds as the
 //! job itself — the time of the job in each shape of concurrency.

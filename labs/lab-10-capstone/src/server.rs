@@ -2,8 +2,8 @@
 //! answers each request for an item after a delay, with a thread per
 //! connection (lab 05's `SlowServer`, grown up: it sends real bytes back).
 //! It counts the requests it holds at once, so that a test can see whether
-//! a client's requests really overlapped. Dropping it stops it and joins
-//! every thread it started.
+//! a client's requests really overlapped, and the items it sent. Dropping
+//! it stops it and joins every thread it started.
 
 use anyhow::{Context as _, Result, ensure};
 use std::io::{Read, Write};
@@ -42,7 +42,8 @@ pub fn item_bytes(index: u32) -> Vec<u8> {
 struct Counts {
     /// Requests being held right now.
     held: AtomicUsize,
-    /// The most requests held at once.
+    /// The most requests held at once, as seen by a request that was
+    /// answered when it arrived.
     most: AtomicUsize,
     /// Items sent.
     served: AtomicUsize,
@@ -51,6 +52,7 @@ struct Counts {
 /// A server of items on a free port of the loopback interface.
 pub struct ItemServer {
     address: SocketAddr,
+    delay: Duration,
     stop: Arc<AtomicBool>,
     counts: Arc<Counts>,
     acceptor: Option<JoinHandle<()>>,
@@ -75,6 +77,7 @@ impl ItemServer {
             .context("cannot start the server's thread")?;
         Ok(ItemServer {
             address,
+            delay,
             stop,
             counts,
             acceptor: Some(acceptor),
@@ -86,9 +89,15 @@ impl ItemServer {
         self.address
     }
 
+    /// How long it holds every request.
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
     /// The most requests it held at once since it started (or since
-    /// [`ItemServer::reset_counts`]): 1 for a client that waits for each
-    /// item before asking for the next.
+    /// [`ItemServer::reset_counts`]), counted when an answered request
+    /// arrived: 1 for a client that waits for each item before asking for
+    /// the next.
     pub fn most_at_once(&self) -> usize {
         self.counts.most.load(Ordering::SeqCst)
     }
@@ -130,13 +139,14 @@ fn answer(mut connection: TcpStream, delay: Duration, counts: &Counts) {
         return; // a silent client (or the wake-up call of `drop`)
     }
     let held = counts.held.fetch_add(1, Ordering::SeqCst) + 1;
-    counts.most.fetch_max(held, Ordering::SeqCst);
     thread::sleep(delay);
     counts.held.fetch_sub(1, Ordering::SeqCst);
     if connection
         .write_all(&item_bytes(u32::from_le_bytes(index)))
         .is_ok()
     {
+        // Only requests that got their item count towards the most at once.
+        counts.most.fetch_max(held, Ordering::SeqCst);
         counts.served.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -146,7 +156,8 @@ fn answer(mut connection: TcpStream, delay: Duration, counts: &Counts) {
 /// Asks `server` for item `index` and waits for it: a connection, four
 /// bytes out, [`ITEM_BYTES`] back after the server's delay.
 pub fn fetch(server: SocketAddr, index: u32) -> Result<Vec<u8>> {
-    let mut connection = TcpStream::connect(server).context("cannot reach the item server")?;
+    let mut connection =
+        TcpStream::connect_timeout(&server, SILENCE).context("cannot reach the item server")?;
     connection.set_nodelay(true)?;
     connection.set_read_timeout(Some(SILENCE + MAX_DELAY))?;
     connection.write_all(&index.to_le_bytes())?;

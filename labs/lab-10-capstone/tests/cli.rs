@@ -33,6 +33,7 @@ fn out_of_range_values_are_refused_before_anything_runs() {
         &["--delay-ms", "0"],
         &["--delay-ms", "5000"],
         &["--io-share", "50"],
+        &["--io-share", "79"],
         &["--io-share", "100"],
         &["--hash-rounds=-1"],
         &["--items", "many"],

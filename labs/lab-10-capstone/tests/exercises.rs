@@ -3,23 +3,33 @@
 //!
 //! Your `run_job` runs in a forked child with a deadline: a hang or a
 //! `todo!` fails the test with a message instead of stopping the others.
+//! Every run of it gets a server of its own, which counts what it sent: an
+//! answer that did not fetch every item, once, fails.
 
 mod common;
 
-use common::{LIMIT, assert_parallel_speedup, in_child, job, one_at_a_time, speed};
+use common::{
+    LIMIT, assert_parallel_speedup, assert_ran_fairly, in_child, job, one_at_a_time, speed,
+};
 use lab_10::exercises::{Choice, Mix, PipelineCosts, choose, predict_pipeline, run_job};
 use lab_10::hex;
 
 #[test]
 fn run_job_gives_the_sequential_answer() {
     let _one = one_at_a_time();
-    let (_server, job) = job(0.5, 12, 2.0);
+    let (server, job) = job(0.5, 12, 2.0);
     let answer = in_child(LIMIT, move || {
         run_job(&job, 3)
             .map(|d| hex(&d))
             .map_err(|e| format!("{e:#}"))
     });
     assert_eq!(answer, Ok(Ok(hex(&job.expected()))));
+    assert_eq!(
+        server.served(),
+        12,
+        "the server sent {} items; the job has 12",
+        server.served()
+    );
 }
 
 #[test]
@@ -42,10 +52,11 @@ fn run_job_keeps_to_its_connections_and_uses_them() {
 fn run_job_is_much_faster_than_sequential_when_waiting() {
     let _one = one_at_a_time();
     // 90% waiting: overlapping the waits pays on any number of cores.
-    let (_server, job) = job(0.9, 24, 4.0);
-    let measured = in_child(LIMIT, move || speed(&job, 5, 1, |job| run_job(job, 8))).unwrap();
-    assert!(measured.right, "your job returned a wrong answer");
-    assert_eq!(measured.error, None, "your job failed");
+    let (server, job) = job(0.9, 24, 4.0);
+    let delay = server.delay();
+    let measured = in_child(LIMIT, move || speed(&job, delay, 5, 1, 8, run_job))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ran_fairly(&measured, job.items, 8);
     eprintln!(
         "{:.2}× faster than one item after another",
         measured.speedup
@@ -65,9 +76,12 @@ const WAITING_SPEEDUP: f64 = 3.0;
 fn run_job_computes_on_several_cores() {
     let _one = one_at_a_time();
     // 90% hashing: only hashing on several cores at once pays.
-    let (_server, job) = job(0.1, 16, 4.0);
-    let measured = in_child(LIMIT, move || speed(&job, 5, 4, |job| run_job(job, 4))).unwrap();
-    assert_parallel_speedup(&measured, 0.7);
+    let (server, job) = job(0.1, 16, 4.0);
+    let delay = server.delay();
+    assert_parallel_speedup(0.7, job.items, 4, || {
+        in_child(LIMIT, move || speed(&job, delay, 5, 4, 4, run_job))
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
 }
 
 const COSTS: PipelineCosts = PipelineCosts {
