@@ -10,25 +10,8 @@
 
 use lab_10::server::ItemServer;
 use lab_10::{Implementation, Job, Pools};
-use nix::errno::Errno;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use labkit::testing::leftover_children;
 use std::time::{Duration, Instant};
-
-/// Every child of ours now: reaped if it has ended, named if it still runs.
-fn leftovers() -> Vec<String> {
-    let mut found = Vec::new();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Err(Errno::ECHILD) => return found,
-            Ok(WaitStatus::StillAlive) => {
-                found.push("a process still running".to_string());
-                return found;
-            }
-            Ok(status) => found.push(format!("{status:?}")),
-            Err(err) => panic!("waitpid: {err}"),
-        }
-    }
-}
 
 /// Threads of this process now.
 fn threads() -> usize {
@@ -62,5 +45,5 @@ fn no_implementation_leaves_a_process_or_a_thread_behind() {
         before,
         "threads left after the job and its pools"
     );
-    assert_eq!(leftovers(), Vec::<String>::new(), "processes left");
+    assert_eq!(leftover_children(), Vec::<String>::new(), "processes left");
 }
