@@ -210,14 +210,19 @@ mod tests {
     use std::time::Instant;
 
     /// A holder runs a "bytecode loop" for up to `budget`, checking the eval
-    /// breaker and re-taking the GIL at once after dropping it; a waiter
-    /// starts once the holder has it. Returns how long the waiter waited and
-    /// how many drop requests it took.
+    /// breaker and queueing to re-take the GIL at once after dropping it; a
+    /// waiter starts once the holder has it. Returns how long the waiter
+    /// waited and how many times the holder dropped the GIL before the
+    /// waiter got it: once if the handover worked, more if the holder took
+    /// it right back. (Drop requests are not counted: a holder descheduled
+    /// by a busy machine misses a request or two without doing anything
+    /// wrong.)
     fn handover(forced_switching: bool, interval: Duration, budget: Duration) -> (Duration, u64) {
         let gil = Gil::new(interval, forced_switching, None);
         let waiter_done = AtomicBool::new(false);
         let waited = Mutex::new(Duration::ZERO);
         let started = AtomicUsize::new(0);
+        let drops = AtomicU64::new(0);
         thread::scope(|s| {
             s.spawn(|| {
                 gil.take(1);
@@ -226,6 +231,7 @@ mod tests {
                 while !waiter_done.load(Ordering::SeqCst) && start.elapsed() < budget {
                     std::hint::spin_loop();
                     if gil.drop_requested() {
+                        drops.fetch_add(1, Ordering::SeqCst);
                         gil.yield_to_waiter(1);
                     }
                 }
@@ -241,29 +247,29 @@ mod tests {
             gil.release(2, State::Done);
         });
         let waited = *waited.lock().unwrap();
-        (waited, gil.drop_requests())
+        (waited, drops.load(Ordering::SeqCst))
     }
 
     /// Runs 40 handovers; returns the longest wait and how many handovers
-    /// needed more than two drop requests.
+    /// needed the holder to drop the GIL more than once.
     fn slow_handovers(forced_switching: bool) -> (Duration, usize) {
         let interval = Duration::from_millis(2);
         let results: Vec<(Duration, u64)> = (0..40)
             .map(|_| handover(forced_switching, interval, Duration::from_millis(300)))
             .collect();
         let longest = results.iter().map(|r| r.0).max().unwrap_or_default();
-        (longest, results.iter().filter(|r| r.1 > 2).count())
+        (longest, results.iter().filter(|r| r.1 > 1).count())
     }
 
     #[test]
-    fn a_waiting_thread_gets_the_gil_within_one_or_two_drop_requests() {
-        // With forced switching the first drop request hands the GIL over
-        // (a second one only if the holder was descheduled meanwhile), so
-        // the waiter waits about one interval plus a wake-up.
+    fn with_forced_switching_the_first_drop_hands_the_gil_over() {
+        // The holder that drops the GIL on request waits until the waiter
+        // has taken it, so it never gets it right back: one drop per
+        // handover, however late a busy machine lets either thread run.
         let (longest, slow) = slow_handovers(true);
         assert_eq!(
             slow, 0,
-            "{slow} of 40 handovers needed more than two drop requests"
+            "{slow} of 40 handovers needed the holder to drop the GIL more than once"
         );
         assert!(
             longest < Duration::from_millis(500),
@@ -274,12 +280,11 @@ mod tests {
     #[test]
     fn without_forced_switching_the_holder_sometimes_takes_the_gil_right_back() {
         // The same handshake with forced switching removed: now and then the
-        // holder re-takes the GIL before the woken waiter runs, again and
-        // again (on this kind of machine about one handover in five needed
-        // 3 to 40 requests). This is the failure the test above guards against.
-        // When the waiter happens to sit alone on the other core it wins
-        // every race, so look at up to ten batches of 40 before concluding
-        // (CI once saw a clean batch).
+        // holder re-takes the GIL before the woken waiter runs, and has to
+        // drop it again at the next request. This is the failure the test
+        // above guards against. When the waiter happens to sit alone on the
+        // other core it wins every race, so look at up to ten batches of 40
+        // before concluding (CI once saw a clean batch).
         let mut longest = Duration::ZERO;
         for _ in 0..10 {
             let (batch_longest, slow) = slow_handovers(false);
@@ -288,7 +293,7 @@ mod tests {
             }
             longest = longest.max(batch_longest);
         }
-        panic!("all 400 handovers took at most two requests ({longest:?})");
+        panic!("in all 400 handovers the first drop handed the GIL over ({longest:?})");
     }
 
     #[test]
