@@ -13,6 +13,9 @@ fi
 source "$HOME/.cargo/env"
 cd /autograder/source
 cargo build --quiet --package xtask
-# Grade the instructor's own solutions once: this fills the grader's build
-# cache, and fails the image build if the course itself does not pass.
+# The bundle has every lab's starters, never a solution (see
+# `cargo xtask gradescope-package`). Grading them once compiles the
+# dependencies and the labs, so a submission only rebuilds its own files.
 cargo xtask grade --submission /autograder/source --format table
+# The hidden tests' sources are for root only: tests run as sandbox users.
+find /autograder/source/labs -name hidden.rs -path '*/tests/*' -exec chmod 600 {} +

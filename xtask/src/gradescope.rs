@@ -1,6 +1,8 @@
 //! `cargo xtask gradescope-package`: the autograder bundle Gradescope asks
-//! for — `setup.sh` and `run_autograder` at the top, with the instructor's
-//! course (hidden tests included) beside them, as `/autograder/source`.
+//! for — `setup.sh` and `run_autograder` at the top, with the course beside
+//! them, as `/autograder/source`: the course as the grader builds it, every
+//! lab's solutions replaced by its starters and the hidden tests kept. No
+//! solution leaves the instructor's machine in it.
 
 use crate::release::repository_files;
 use anyhow::{Context, Result};
@@ -24,15 +26,19 @@ pub fn write_package(root: &Path, out: &Path) -> Result<usize> {
         count += 1;
     }
     for relative in repository_files(root)? {
-        let name = relative.to_string_lossy().replace('\\', "/");
         let source = root.join(&relative);
+        let Some(content) = grader::edition::for_grading(&relative, std::fs::read(&source)?)?
+        else {
+            continue;
+        };
+        let name = relative.to_string_lossy().replace('\\', "/");
         let options = if is_executable(&source) {
             executable
         } else {
             plain
         };
         zip.start_file(name, options)?;
-        zip.write_all(&std::fs::read(&source)?)?;
+        zip.write_all(&content)?;
         count += 1;
     }
     zip.finish()?;
@@ -60,19 +66,38 @@ mod tests {
             let entry = archive.by_name(script).unwrap();
             assert_eq!(entry.unix_mode().unwrap() & 0o755, 0o755, "{script}");
         }
-        // Every file of the repository is there — in the instructor's
-        // repository that includes the hidden tests — and no build output.
+        // Every course file is there — the hidden tests included — but
+        // nothing only instructors need, and no build output.
         let mut names: Vec<String> = archive.file_names().map(String::from).collect();
         names.sort();
         let mut expected: Vec<String> = repository_files(&root)
             .unwrap()
             .iter()
+            .filter(|p| !grader::edition::instructor_only(p))
             .map(|p| p.to_string_lossy().into_owned())
             .chain(["setup.sh".to_string(), "run_autograder".to_string()])
             .collect();
         expected.sort();
         assert_eq!(names, expected);
         assert!(!names.iter().any(|n| n.starts_with("target/")));
+        assert!(names.iter().any(|n| n.ends_with("tests/hidden.rs")));
+        // No solution: every lab's exercises are its starter.
+        let mut exercises = 0;
+        for name in &names {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text)
+                .unwrap_or_default();
+            if name.starts_with("labs/") && name.ends_with(".rs") {
+                assert!(!text.contains("// solution:begin"), "{name} has a solution");
+            }
+            if name.starts_with("labs/") && name.ends_with("src/exercises.rs") {
+                exercises += 1;
+                let original = std::fs::read_to_string(root.join(name)).unwrap();
+                let starter = grader::edition::strip_solutions(&original).unwrap();
+                assert_eq!(text, starter, "{name} is not the starter");
+            }
+        }
+        assert!(exercises >= 10, "only {exercises} exercise files");
     }
 
     /// The grader cannot run (here: no cargo at all), and Gradescope still

@@ -6,6 +6,41 @@
 //! what students get in its place (usually a `todo!`).
 
 use anyhow::{Result, bail};
+use std::path::Path;
+
+/// Paths (relative to the course root) that only instructors need, in no
+/// edition a student builds: their CI, the grader's hostile fixtures and
+/// tests, the checks of the instructor's repository. (The student edition
+/// also leaves out the hidden tests; the grader's build keeps them.)
+pub fn instructor_only(relative: &Path) -> bool {
+    let text = relative.to_string_lossy();
+    text.starts_with(".ci/")
+        || text.starts_with(".github/workflows/")
+        || text.starts_with("xtask/student/")
+        || text.starts_with("crates/grader/fixtures/")
+        || text.starts_with("crates/grader/tests/")
+        || text == "tests/instructor.rs"
+}
+
+/// A course file as the grader builds it (and the Gradescope bundle ships
+/// it): `None` for what only instructors need, every lab's `.rs` file with
+/// its solutions replaced by starters, the hidden tests and the full
+/// `grading.toml` kept.
+pub fn for_grading(relative: &Path, content: Vec<u8>) -> Result<Option<Vec<u8>>> {
+    if instructor_only(relative) {
+        return Ok(None);
+    }
+    if !(relative.starts_with("labs") && relative.extension().is_some_and(|e| e == "rs")) {
+        return Ok(Some(content));
+    }
+    let Ok(text) = String::from_utf8(content) else {
+        bail!("{} is not UTF-8", relative.display());
+    };
+    match strip_solutions(&text) {
+        Ok(stripped) => Ok(Some(stripped.into_bytes())),
+        Err(err) => bail!("in {}: {err}", relative.display()),
+    }
+}
 
 /// Removes solution blocks and uncomments starter lines.
 pub fn strip_solutions(text: &str) -> Result<String> {

@@ -54,9 +54,9 @@ pub fn table(report: &SubmissionReport) -> String {
         if let Some(problem) = &lab.problem {
             text.push_str(&format!("{}: {problem}\n", lab.lab));
         }
-        for note in &lab.notes {
-            text.push_str(&format!("{}: note: {note}\n", lab.lab));
-        }
+    }
+    for note in instructor_notes(report) {
+        text.push_str(&format!("note: {note}\n"));
     }
     text.push_str(&format!(
         "total: {} of {} points ({:.1} s)\n",
@@ -67,6 +67,34 @@ pub fn table(report: &SubmissionReport) -> String {
     text
 }
 
+/// What an instructor should look at in a submission, whatever its grade:
+/// each lab's notes, what was refused, and any failing run whose output holds
+/// more than one of libtest's reports — what printing a fake one looks like.
+pub fn instructor_notes(report: &SubmissionReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    for lab in &report.labs {
+        notes.extend(lab.notes.iter().map(|n| format!("{}: {n}", lab.lab)));
+        if let Some(problem) = lab.problem.as_deref().filter(|p| p.starts_with("refused")) {
+            notes.push(format!("{}: {}", lab.lab, short(problem)));
+        }
+    }
+    for test in report.tests().filter(|t| !t.passed) {
+        let summaries = test
+            .output
+            .lines()
+            .filter(|l| l.contains("test result: "))
+            .count();
+        if summaries > 1 {
+            notes.push(format!(
+                "{}: its output holds {summaries} test summaries where libtest prints one: \
+                 read the code before trusting any grade of this submission",
+                test_name(test)
+            ));
+        }
+    }
+    notes
+}
+
 /// One row per submission: the class at a glance.
 pub fn class_table(reports: &[SubmissionReport]) -> String {
     let mut table = Table::new();
@@ -75,6 +103,7 @@ pub fn class_table(reports: &[SubmissionReport]) -> String {
         "points",
         "tests passed",
         "did not build",
+        "notes",
         "seconds",
     ]);
     for report in reports {
@@ -90,6 +119,10 @@ pub fn class_table(reports: &[SubmissionReport]) -> String {
             format!("{} / {}", points(report.score), points(report.max_score)),
             format!("{passed} / {}", report.tests().count()),
             broken.join(", "),
+            match instructor_notes(report).len() {
+                0 => String::new(),
+                n => format!("{n} (see its report)"),
+            },
             format!("{:.1}", report.seconds),
         ]);
     }
@@ -138,9 +171,10 @@ fn visibility(v: Visibility) -> &'static str {
     }
 }
 
-/// Gradescope's `results.json`.
+/// Gradescope's `results.json`. Instructor notes come as one more test, worth
+/// no points, that students never see.
 pub fn gradescope(report: &SubmissionReport) -> Value {
-    let tests: Vec<Value> = report
+    let mut tests: Vec<Value> = report
         .tests()
         .map(|test| {
             json!({
@@ -153,6 +187,16 @@ pub fn gradescope(report: &SubmissionReport) -> Value {
             })
         })
         .collect();
+    let notes = instructor_notes(report);
+    if !notes.is_empty() {
+        tests.push(json!({
+            "name": "instructor notes (never shown to students)",
+            "score": 0,
+            "max_score": 0,
+            "output": notes.join("\n"),
+            "visibility": "hidden",
+        }));
+    }
     json!({
         "score": report.score,
         "execution_time": report.seconds.round() as u64,
@@ -300,5 +344,28 @@ mod tests {
         assert!(text.contains("timed out"));
         assert!(text.contains("total: 2 of 5 points"));
         assert!(class_table(&[report()]).contains("1 / 2"));
+    }
+
+    #[test]
+    fn notes_reach_gradescope_hidden_and_the_class_table() {
+        let clean = report();
+        assert!(instructor_notes(&clean).is_empty());
+        assert_eq!(gradescope(&clean)["tests"].as_array().unwrap().len(), 2);
+        let mut forged = report();
+        forged.labs[0].tests[1].output =
+            "test b ... ok\ntest result: ok. 1 passed;\ntest b ... FAILED\ntest result: FAILED. 0 passed; 1 failed;".into();
+        forged.labs[0].notes.push("something odd".into());
+        let notes = instructor_notes(&forged);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[1].contains("2 test summaries"), "{notes:?}");
+        let value = gradescope(&forged);
+        let last = value["tests"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["visibility"], "hidden");
+        assert_eq!(last["max_score"], 0);
+        assert!(last["output"].as_str().unwrap().contains("something odd"));
+        // Never in what a student sees before grades are published.
+        assert!(!value["output"].as_str().unwrap().contains("something odd"));
+        assert!(class_table(&[forged.clone()]).contains("2 (see its report)"));
+        assert!(table(&forged).contains("note: lab-01: something odd"));
     }
 }
