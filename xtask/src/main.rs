@@ -97,6 +97,11 @@ enum Command {
         /// Cap every test's time limit at this many seconds (0 < SECONDS ≤ 3600).
         #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = grade::parse_timeout)]
         timeout: Option<f64>,
+        /// Run tests even where they cannot get namespaces of their own and
+        /// you are not root: they then run as you, so only for code you trust
+        /// (your own).
+        #[arg(long)]
+        unisolated: bool,
     },
     /// Write the Gradescope autograder bundle (setup.sh, run_autograder, the course).
     GradescopePackage {
@@ -150,6 +155,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             out,
             jobs,
             timeout,
+            unisolated,
         } => grade::run(
             &root,
             grade::Request {
@@ -159,6 +165,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 out,
                 jobs: jobs.map(usize::from),
                 timeout,
+                unisolated,
             },
         ),
         Command::GradescopePackage { out } => {

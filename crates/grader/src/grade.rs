@@ -10,6 +10,7 @@
 use crate::build::{self, Built};
 use crate::config::{GradedTest, Visibility};
 use crate::course::{self, Course, CourseLab};
+use crate::isolation::Isolation;
 use crate::sandbox::{self, Identity};
 use crate::verdict;
 use anyhow::{Context, Result};
@@ -58,6 +59,9 @@ pub struct Options {
     pub timeout_cap: Option<f64>,
     /// Print a line per lab built and per submission graded (to stderr).
     pub progress: bool,
+    /// Run tests even where the kernel allows no namespaces and the grader
+    /// is not root — safe only for code you trust (your own).
+    pub unisolated: bool,
 }
 
 /// The result of one graded test.
@@ -209,6 +213,7 @@ pub fn grade(
         .collect::<std::io::Result<Vec<_>>>()
         .context("reading the starters of the grading workspace")?;
     let area = public_tempdir()?;
+    let isolation = isolate(course, options)?;
     sandbox::become_subreaper();
     let mut tally = Tally {
         reports: submissions
@@ -234,7 +239,8 @@ pub fn grade(
             let receiver = job_receiver.clone();
             let sender = result_sender.clone();
             let area = area.path();
-            scope.spawn(move || worker(slot, area, receiver, sender));
+            let isolation = isolation.as_ref();
+            scope.spawn(move || worker(slot, area, isolation, receiver, sender));
         }
         drop(result_sender);
         // Builds happen here, one after another (they share the cache);
@@ -285,6 +291,39 @@ pub fn grade(
         Ok(())
     })?;
     Ok(tally.reports)
+}
+
+/// The namespaces each test runs in: the course and the work directory out
+/// of sight. Where the kernel refuses them, a root grader goes on with its
+/// sandbox users (which still kill every process a test leaves); a grader
+/// that is not root refuses, unless told the code is trusted.
+fn isolate(course: &Course, options: &Options) -> Result<Option<Isolation>> {
+    let isolation = Isolation::new(&[course.root.clone(), options.work_dir.clone()]);
+    let Err(why) = isolation.check() else {
+        return Ok(Some(isolation));
+    };
+    let root = nix::unistd::geteuid().is_root();
+    if !root && !options.unisolated {
+        anyhow::bail!(
+            "cannot run tests in namespaces of their own ({why:#}), and without them a \
+             submission's tests would run as you, able to read your files and leave \
+             processes behind. Grade as root in a container (as Gradescope does), or \
+             allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; \
+             on Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0), or — for \
+             your own code only — pass --unisolated"
+        );
+    }
+    if options.progress {
+        eprintln!(
+            "note: tests run without namespaces ({why:#}){}",
+            if root {
+                "; each still runs as a sandbox user of its own"
+            } else {
+                ", as you: --unisolated"
+            }
+        );
+    }
+    Ok(None)
 }
 
 /// Points without a needless ".0".
@@ -422,10 +461,16 @@ fn suspicious(code: &str) -> Vec<String> {
 }
 
 /// A worker: runs jobs in sandbox slot `slot` until there are no more.
-fn worker(slot: usize, area: &Path, jobs: Receiver<Job>, results: Sender<Done>) {
+fn worker(
+    slot: usize,
+    area: &Path,
+    isolation: Option<&Isolation>,
+    jobs: Receiver<Job>,
+    results: Sender<Done>,
+) {
     let identity = Identity::for_slot(slot);
     for job in jobs.iter() {
-        let result = run_test(&job, area, identity);
+        let result = run_test(&job, area, identity, isolation);
         if results
             .send((job.submission, job.lab, job.test, result))
             .is_err()
@@ -436,7 +481,12 @@ fn worker(slot: usize, area: &Path, jobs: Receiver<Job>, results: Sender<Done>) 
 }
 
 /// Runs one graded test as many times as it must pass, stopping at the first failure.
-fn run_test(job: &Job, area: &Path, identity: Option<Identity>) -> TestResult {
+fn run_test(
+    job: &Job,
+    area: &Path,
+    identity: Option<Identity>,
+    isolation: Option<&Isolation>,
+) -> TestResult {
     let graded = &job.graded;
     let mut result = unrun(&job.lab_id, graded);
     let args = vec![
@@ -455,7 +505,16 @@ fn run_test(job: &Job, area: &Path, identity: Option<Identity>) -> TestResult {
         let finished = std::fs::create_dir_all(&dir)
             .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
             .map_err(anyhow::Error::from)
-            .and_then(|_| sandbox::run(&job.executable, &args, &dir, &graded.limits, identity));
+            .and_then(|_| {
+                sandbox::run(
+                    &job.executable,
+                    &args,
+                    &dir,
+                    &graded.limits,
+                    identity,
+                    isolation,
+                )
+            });
         let _ = std::fs::remove_dir_all(&dir);
         let finished = match finished {
             Ok(finished) => finished,

@@ -8,6 +8,8 @@
 //!   executables, or the compiler's first errors.
 //! - [`sandbox`]: one run of one test in its own session with resource
 //!   limits, a wall-clock limit, a process watchdog and capped output.
+//! - [`isolation`]: namespaces around each run — nothing outlives it, the
+//!   instructor's files are out of sight, `/tmp` and `/dev/shm` are its own.
 //! - [`libtest`]: what libtest itself reported for the test.
 //! - [`verdict`]: a pass only when libtest reported one and the process
 //!   ended cleanly; otherwise a message saying what happened.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod course;
 pub mod edition;
 pub mod grade;
+pub mod isolation;
 pub mod libtest;
 pub mod report;
 pub mod sandbox;

@@ -10,6 +10,7 @@
 //! group — can be found and killed.
 
 use crate::config::Limits;
+use crate::isolation::{self, Isolation, Plan};
 use anyhow::{Context, Result};
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -19,7 +20,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -92,24 +93,35 @@ const TICK: Duration = Duration::from_millis(20);
 /// How long to keep reading output after the program ended.
 const DRAIN: Duration = Duration::from_millis(500);
 
-/// Runs `program` with `args` in `dir` under `limits`, as `identity` if given.
-/// Errors only when the program cannot be started at all.
+/// Runs `program` with `args` in `dir` under `limits`, as `identity` if
+/// given, in namespaces of its own if `isolation` is given. Errors only when
+/// the program cannot be started at all.
 pub fn run(
     program: &Path,
     args: &[String],
     dir: &Path,
     limits: &Limits,
     identity: Option<Identity>,
+    isolation: Option<&Isolation>,
 ) -> Result<Finished> {
     let (reader, writer) = nix::unistd::pipe().context("pipe failed")?;
-    let mut command = Command::new(program);
+    let plan = isolation
+        .map(|i| i.plan(limits.memory_mib.max(256)))
+        .transpose()?;
+    // Isolated, the program's directory may be covered (it can live under
+    // /tmp): it is started by a path relative to `dir`, which stays open.
+    let (program, private) = match &plan {
+        Some(_) => (relative_to(program, dir), Path::new("/tmp")),
+        None => (program.to_path_buf(), dir),
+    };
+    let mut command = Command::new(&program);
     command
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", dir)
-        .env("TMPDIR", dir)
+        .env("HOME", private)
+        .env("TMPDIR", private)
         .env("LANG", "C.UTF-8")
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
@@ -120,11 +132,19 @@ pub fn run(
     if let Some(identity) = identity {
         clean_up_user(identity.uid);
     }
-    let rlimits = child_limits(limits, identity);
+    let extra = if plan.is_some() {
+        isolation::EXTRA_PROCESSES
+    } else {
+        0
+    };
+    let rlimits = child_limits(limits, identity, extra);
     // SAFETY: the closure runs in the forked child before exec and makes only
-    // async-signal-safe system calls (setsid, setrlimit, set*id, prctl).
+    // async-signal-safe system calls (setsid, setrlimit, unshare, mount,
+    // fork, set*id, prctl) on memory prepared before the fork.
     unsafe {
-        command.pre_exec(move || enter_sandbox(&rlimits, identity).map_err(std::io::Error::from));
+        command.pre_exec(move || {
+            enter_sandbox(&rlimits, identity, plan.as_ref()).map_err(std::io::Error::from)
+        });
     }
     let start = Instant::now();
     let mut child = command
@@ -138,7 +158,7 @@ pub fn run(
     let watched = Output::new(reader, limits.output_kib * 1024).and_then(|mut output| {
         let ending = watch(
             &mut child,
-            group,
+            Watched { group, extra },
             &mut output,
             limits,
             start,
@@ -158,7 +178,7 @@ pub fn run(
     let elapsed = start.elapsed();
     // What it left behind counts too: a fork bomb whose main process gave up
     // when the kernel refused a fork leaves its children running.
-    peak_tasks = peak_tasks.max(group_tasks(group));
+    peak_tasks = peak_tasks.max(group_tasks(group).saturating_sub(extra));
     // Whatever the program left running goes now.
     clean_up(group, identity);
     let drain_until = Instant::now() + DRAIN;
@@ -175,11 +195,45 @@ pub fn run(
     })
 }
 
+/// The program's process group, and how many of its processes are the
+/// sandbox's own (not counted against the test).
+#[derive(Debug, Clone, Copy)]
+struct Watched {
+    group: Pid,
+    extra: u64,
+}
+
+impl Watched {
+    /// The test's processes and threads now.
+    fn tasks(&self) -> u64 {
+        group_tasks(self.group).saturating_sub(self.extra)
+    }
+}
+
+/// `path` as seen from `dir`: `../x/y` for `/a/x/y` seen from `/a/d`.
+fn relative_to(path: &Path, dir: &Path) -> PathBuf {
+    let path_parts: Vec<_> = path.components().collect();
+    let dir_parts: Vec<_> = dir.components().collect();
+    let common = path_parts
+        .iter()
+        .zip(&dir_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut relative = PathBuf::new();
+    for _ in common..dir_parts.len() {
+        relative.push("..");
+    }
+    for part in &path_parts[common..] {
+        relative.push(part);
+    }
+    relative
+}
+
 /// Reads output and watches the clock, the output's size and the number of
 /// processes until the program ends or one of them runs out.
 fn watch(
     child: &mut std::process::Child,
-    group: Pid,
+    watched: Watched,
     output: &mut Output,
     limits: &Limits,
     start: Instant,
@@ -197,24 +251,24 @@ fn watch(
         if start.elapsed() > limits.timeout() {
             // A fork bomb at the process limit can starve this watchdog of
             // CPU until the time limit: count once more before blaming time.
-            let tasks = group_tasks(group);
+            let tasks = watched.tasks();
             *peak_tasks = (*peak_tasks).max(tasks);
             let why = if tasks >= limits.processes {
                 Ending::TooManyProcesses
             } else {
                 Ending::TimedOut
             };
-            return Ok(stop(child, group, why));
+            return Ok(stop(child, watched.group, why));
         }
         if output.total > limits.output_flood_bytes() {
-            return Ok(stop(child, group, Ending::Flooded));
+            return Ok(stop(child, watched.group, Ending::Flooded));
         }
         if last_count.elapsed() >= Duration::from_millis(100) {
             last_count = Instant::now();
-            let tasks = group_tasks(group);
+            let tasks = watched.tasks();
             *peak_tasks = (*peak_tasks).max(tasks);
             if tasks >= limits.processes {
-                return Ok(stop(child, group, Ending::TooManyProcesses));
+                return Ok(stop(child, watched.group, Ending::TooManyProcesses));
             }
         }
     }
@@ -236,7 +290,7 @@ struct ChildLimits {
     file_bytes: u64,
 }
 
-fn child_limits(limits: &Limits, identity: Option<Identity>) -> ChildLimits {
+fn child_limits(limits: &Limits, identity: Option<Identity>, extra: u64) -> ChildLimits {
     // RLIMIT_NPROC counts every process of the user. Our own sandbox user has
     // none to begin with; a normal user (a student's laptop) already has many.
     let already = match identity {
@@ -246,19 +300,27 @@ fn child_limits(limits: &Limits, identity: Option<Identity>) -> ChildLimits {
     ChildLimits {
         cpu_seconds: limits.cpu_seconds,
         memory_bytes: limits.memory_mib << 20,
-        nproc: already + limits.processes,
+        // The sandbox's keeper and init run as the grader when it is root.
+        nproc: already + limits.processes + if identity.is_some() { 0 } else { extra },
         file_bytes: limits.file_mib << 20,
     }
 }
 
 /// In the child, before exec: a session (and process group) of its own, the
-/// limits, no core files, and — when the grader is root — another user.
-/// Only system calls here: the child of a multi-threaded parent may not
-/// allocate or take locks before `exec`.
-fn enter_sandbox(limits: &ChildLimits, identity: Option<Identity>) -> nix::Result<()> {
+/// limits, no core files, namespaces of its own when a plan is given, and —
+/// when the grader is root — another user. Only system calls here: the child
+/// of a multi-threaded parent may not allocate or take locks before `exec`.
+fn enter_sandbox(
+    limits: &ChildLimits,
+    identity: Option<Identity>,
+    plan: Option<&Plan>,
+) -> nix::Result<()> {
     use nix::sys::resource::{Resource, setrlimit};
     use nix::unistd::{Gid, Uid, setgid, setgroups, setsid, setuid};
     setsid()?;
+    // If the grader dies, everything started here dies with it (set again
+    // below: changing user clears it).
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
     setrlimit(
         Resource::RLIMIT_CPU,
@@ -272,6 +334,10 @@ fn enter_sandbox(limits: &ChildLimits, identity: Option<Identity>) -> nix::Resul
     )?;
     setrlimit(Resource::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes)?;
     setrlimit(Resource::RLIMIT_NPROC, limits.nproc, limits.nproc)?;
+    if let Some(plan) = plan {
+        // SAFETY: we are the single-threaded child between fork and exec.
+        unsafe { plan.enter()? };
+    }
     if let Some(id) = identity {
         setgroups(&[])?;
         setgid(Gid::from_raw(id.gid))?;
@@ -421,6 +487,36 @@ fn processes_of_user(uid: u32) -> u64 {
 pub fn clean_up(group: Pid, identity: Option<Identity>) {
     let _ = killpg(group, Signal::SIGKILL);
     kill_and_reap(|p| p.group == group.as_raw() || identity.is_some_and(|i| i.uid == p.uid));
+    if let Some(identity) = identity {
+        remove_files_of(identity.uid);
+    }
+}
+
+/// Shared places where a test can leave files: the temporary directories and
+/// POSIX shared memory. (An isolated run has its own, gone when it ends.)
+const SHARED_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+
+/// Removes what sandbox user `uid` left at the top of the shared places.
+fn remove_files_of(uid: u32) {
+    use std::os::unix::fs::MetadataExt;
+    for dir in SHARED_DIRS {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.uid() != uid {
+                continue;
+            }
+            let _ = if meta.is_dir() {
+                std::fs::remove_dir_all(entry.path())
+            } else {
+                std::fs::remove_file(entry.path())
+            };
+        }
+    }
 }
 
 /// Kills and reaps every process of sandbox user `uid`.
@@ -478,6 +574,7 @@ mod tests {
             dir.path(),
             limits,
             Identity::for_slot(slot),
+            None,
         )
         .unwrap()
     }
@@ -526,6 +623,23 @@ mod tests {
     fn a_signal_is_reported() {
         let done = sh(46, "kill -SEGV $$", &Limits::default());
         assert_eq!(done.ending, Ending::Signaled(libc::SIGSEGV));
+    }
+
+    #[test]
+    fn files_a_sandbox_user_left_in_shared_places_are_removed() {
+        if Identity::for_slot(48).is_none() {
+            return; // Not root: no sandbox user, and runs are isolated instead.
+        }
+        let name = format!("grader-left-{}", std::process::id());
+        let done = sh(
+            48,
+            &format!("echo x > /tmp/{name} && echo x > /dev/shm/{name} && mkdir /var/tmp/{name}"),
+            &Limits::default(),
+        );
+        assert_eq!(done.ending, Ending::Exited(0), "{}", done.output);
+        for dir in SHARED_DIRS {
+            assert!(!Path::new(dir).join(&name).exists(), "{dir}/{name} is left");
+        }
     }
 
     #[test]
