@@ -83,6 +83,24 @@ pub fn forked_during<T>(work: impl FnOnce() -> T) -> (T, Option<Range<i32>>) {
     (result, (first < last).then_some(first..last))
 }
 
+/// Bytes this process has passed to `read` and `write` calls so far (the
+/// `rchar` and `wchar` of `/proc/self/io`, every thread's), with those of
+/// every child it has reaped: the kernel adds a child's counts to its
+/// parent's when the parent waits for it. Pipes count too, so a test can
+/// see that data really went through them: a fake that computes the answer
+/// on the spot reads and writes nothing. Every thread counts, so a test that
+/// needs an exact lower bound runs in a child of its own.
+pub fn bytes_read_and_written() -> (u64, u64) {
+    let io = std::fs::read_to_string("/proc/self/io").expect("/proc/self/io is readable");
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/self/io"))
+    };
+    (field("rchar"), field("wchar"))
+}
+
 /// Runs `work` on a thread of its own and returns what it returned, or an
 /// error if it did not finish within `limit` (it is then left where it is:
 /// the test process ends it when it exits). A panic in `work` is a panic
@@ -162,6 +180,28 @@ mod tests {
             assert!(range.contains(&pid), "{pid} not in {range:?}");
             assert!(!range.contains(&1), "init was not forked just now");
         }
+    }
+
+    #[test]
+    fn a_reaped_child_s_writes_count_as_this_process_s() {
+        // In a child of its own, where no other test's I/O is counted.
+        let checker = fork_child(|| {
+            let before = bytes_read_and_written();
+            let writer = fork_child(|| {
+                use std::io::Write;
+                let mut null = std::fs::File::create("/dev/null").unwrap();
+                i32::from(null.write_all(&[0; 100_000]).is_err())
+            })
+            .unwrap();
+            if writer.wait_success().is_err() {
+                return 2;
+            }
+            let after = bytes_read_and_written();
+            i32::from(after.1 < before.1 + 100_000)
+        })
+        .unwrap();
+        let pid = checker.pid();
+        assert_eq!(checker.wait().unwrap(), WaitStatus::Exited(pid, 0));
     }
 
     #[test]

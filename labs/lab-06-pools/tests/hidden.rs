@@ -28,6 +28,12 @@ fn map_bounded_runs_up_to_limit_tasks_at_once() {
         "took {took:?}: one task at a time?"
     );
     assert_eq!(threads.len(), 4, "ran on {threads:?}");
+    // Threads of its own, named to look distinct, would pass the count: the
+    // tasks must run on the pool's workers.
+    assert!(
+        threads.iter().all(|name| name.starts_with("pool-worker-")),
+        "not the pool's threads: {threads:?}"
+    );
 }
 
 fn panics_on_two(x: u64) -> u64 {
@@ -68,8 +74,18 @@ fn reply_or_death_reaps_the_dead_worker() {
     .unwrap();
     let pid = worker.pid();
     let reply = reply_or_death(&mut File::from(reader), worker);
+    // A fake that never waits could answer every death with the same
+    // made-up words ("killed by SIGKILL, or exited with code 7", the worker
+    // then killed and reaped by `Child`'s drop): this worker was not killed,
+    // so the message must not say it was.
     match reply {
-        Err(TaskError::BrokenPool(why)) => assert!(why.contains('7'), "{why}"),
+        Err(TaskError::BrokenPool(why)) => {
+            assert!(why.contains('7'), "{why}");
+            assert!(
+                !why.contains("SIGKILL"),
+                "the worker exited with code 7, it was not killed: {why}"
+            );
+        }
         other => panic!("expected a broken pool, got {other:?}"),
     }
     assert!(!exists(pid), "the dead worker {pid} was not reaped");
