@@ -5,11 +5,13 @@
 //! Only `src/exercises.rs` of each lab is taken from a submission. Everything
 //! else — the tests students see, the hidden ones, `grading.toml`, the lab's
 //! other code, labkit, the manifests — is the instructor's, so a submission
-//! that edits its tests or the harness changes nothing.
+//! that edits its tests or the harness changes nothing. And that file must
+//! pass the source gate ([`crate::gate`]) before it is built at all.
 
 use crate::build::{self, Built};
 use crate::config::{GradedTest, Visibility};
 use crate::course::{self, Course, CourseLab};
+use crate::gate;
 use crate::sandbox::{self, Identity};
 use crate::verdict;
 use anyhow::{Context, Result};
@@ -94,7 +96,8 @@ pub struct TestResult {
 pub struct LabReport {
     /// The lab, e.g. "lab-01".
     pub lab: String,
-    /// Why no test could run (no exercises file, or it did not compile).
+    /// Why no test could run (no exercises file, the source gate refused
+    /// it, or it did not compile).
     pub problem: Option<String>,
     /// Seconds spent building.
     pub build_seconds: f64,
@@ -317,7 +320,40 @@ fn build_lab(
     };
     let text = std::fs::read(&exercises)
         .with_context(|| format!("cannot read {}", exercises.display()))?;
-    report.notes = suspicious(&String::from_utf8_lossy(&text));
+    // The gate runs before the file reaches the workspace: a refused file is
+    // never compiled, so nothing it names (another file, a constructor) runs.
+    let refusals = match std::str::from_utf8(&text) {
+        Ok(source) => {
+            report.notes = suspicious(source);
+            gate::check(source, &lab.grading.gate)
+        }
+        Err(error) => vec![gate::Refusal {
+            line: String::from_utf8_lossy(&text[..error.valid_up_to()])
+                .lines()
+                .count()
+                .max(1),
+            rule: "utf-8".into(),
+            reason: "the file is not UTF-8 text, which Rust source must be; save it as UTF-8"
+                .into(),
+        }],
+    };
+    if let Some(first) = refusals.first() {
+        let more = match refusals.len() {
+            1 => String::new(),
+            n => format!(" (and {} more: see the lab's problem)", n - 1),
+        };
+        zero_all(
+            &mut report,
+            &format!("refused by the source gate: {first}{more}"),
+        );
+        let list: Vec<String> = refusals.iter().map(|r| format!("  {r}")).collect();
+        report.problem = Some(format!(
+            "refused by the source gate ({}/src/exercises.rs was not built; the lab scores zero):\n{}",
+            lab.relative.display(),
+            list.join("\n")
+        ));
+        return Ok((report, None));
+    }
     let destination = workspace.join(&lab.relative).join("src/exercises.rs");
     if std::fs::read(&destination).ok().as_deref() != Some(text.as_slice()) {
         std::fs::write(&destination, &text)?;
@@ -376,15 +412,17 @@ fn zero_all(report: &mut LabReport, message: &str) {
     }
 }
 
-/// Text in a submission that only a forgery of libtest's report needs.
+/// Notes on what the source gate does not refuse but an instructor should
+/// read: `--exact` is an argument the grader gives the test program, which
+/// only code that looks at how it is run needs (the report's own text is
+/// refused by the gate).
 fn suspicious(code: &str) -> Vec<String> {
     let mut notes = Vec::new();
-    for marker in ["test result:", " ... ok", "--exact"] {
-        if code.contains(marker) {
-            notes.push(format!(
-                "the code contains {marker:?}, text of the test harness's own report: read it before trusting this grade"
-            ));
-        }
+    if code.contains("--exact") {
+        notes.push(
+            "the code contains \"--exact\", an argument the grader passes to the test program: read it before trusting this grade"
+                .to_string(),
+        );
     }
     notes
 }
