@@ -34,7 +34,7 @@ enum Kind {
     /// and `cfg_attr(…)`).
     Attribute,
     /// A built-in macro; refused wherever its name appears, except `env`,
-    /// which is also `std::env`, and is refused only when invoked.
+    /// which is also `std::env`, and is refused only when invoked or renamed.
     Macro,
     /// An identifier anywhere in the file.
     Ident,
@@ -73,288 +73,92 @@ const OWN_FILE: &str =
     "names the test's own output or memory as a file; print with println! or eprintln! instead";
 const REPORT: &str = "is text of the test harness's own report, which only a forgery prints; word your output differently";
 
+const fn rule(name: &'static str, kind: Kind, reason: &'static str) -> Rule {
+    Rule { name, kind, reason }
+}
+
 /// The default deny list. A lab's `[gate] allow` removes names from it.
 const RULES: &[Rule] = &[
-    Rule {
-        name: "path",
-        kind: Kind::Attribute,
-        reason: PATH,
-    },
-    Rule {
-        name: "link_section",
-        kind: Kind::Attribute,
-        reason: CONSTRUCTOR,
-    },
-    Rule {
-        name: "used",
-        kind: Kind::Attribute,
-        reason: CONSTRUCTOR,
-    },
-    Rule {
-        name: "no_mangle",
-        kind: Kind::Attribute,
-        reason: SYMBOL,
-    },
-    Rule {
-        name: "export_name",
-        kind: Kind::Attribute,
-        reason: SYMBOL,
-    },
-    Rule {
-        name: "link_name",
-        kind: Kind::Attribute,
-        reason: SYMBOL,
-    },
-    Rule {
-        name: "link",
-        kind: Kind::Attribute,
-        reason: "links a native library into the test program; use the lab's Rust dependencies instead",
-    },
-    Rule {
-        name: "global_allocator",
-        kind: Kind::Attribute,
-        reason: "replaces the memory allocator of the whole test program; remove it",
-    },
-    Rule {
-        name: "naked",
-        kind: Kind::Attribute,
-        reason: ASSEMBLY,
-    },
-    Rule {
-        name: "extern",
-        kind: Kind::Foreign,
-        reason: "declares foreign functions that call the C library or the kernel past Rust's checks; use std or nix instead",
-    },
-    Rule {
-        name: "asm",
-        kind: Kind::Macro,
-        reason: ASSEMBLY,
-    },
-    Rule {
-        name: "global_asm",
-        kind: Kind::Macro,
-        reason: ASSEMBLY,
-    },
-    Rule {
-        name: "naked_asm",
-        kind: Kind::Macro,
-        reason: ASSEMBLY,
-    },
-    Rule {
-        name: "include",
-        kind: Kind::Macro,
-        reason: INCLUDE,
-    },
-    Rule {
-        name: "include_str",
-        kind: Kind::Macro,
-        reason: INCLUDE,
-    },
-    Rule {
-        name: "include_bytes",
-        kind: Kind::Macro,
-        reason: INCLUDE,
-    },
-    Rule {
-        name: "env",
-        kind: Kind::Macro,
-        reason: ENV,
-    },
-    Rule {
-        name: "option_env",
-        kind: Kind::Macro,
-        reason: ENV,
-    },
-    Rule {
-        name: "exit",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "_exit",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "exit_group",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "syscall",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "exec",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execv",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execve",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execveat",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execvp",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execvpe",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "fexecve",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execl",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execle",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "execlp",
-        kind: Kind::Ident,
-        reason: EXIT,
-    },
-    Rule {
-        name: "stdout",
-        kind: Kind::Ident,
-        reason: STREAM,
-    },
-    Rule {
-        name: "stderr",
-        kind: Kind::Ident,
-        reason: STREAM,
-    },
-    Rule {
-        name: "from_raw_fd",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "borrow_raw",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup2",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup2_raw",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup2_stdout",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup2_stderr",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup3",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "dup3_raw",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "pidfd_getfd",
-        kind: Kind::Ident,
-        reason: DESCRIPTOR,
-    },
-    Rule {
-        name: "libc",
-        kind: Kind::Ident,
-        reason: "calls the C library directly, past Rust's and the grader's checks; use std or nix instead",
-    },
-    Rule {
-        name: "/dev/stdout",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/dev/stderr",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/dev/fd",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/dev/tty",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/proc/self/fd",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/proc/thread-self/fd",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "/proc/self/mem",
-        kind: Kind::Text,
-        reason: OWN_FILE,
-    },
-    Rule {
-        name: "test result",
-        kind: Kind::Text,
-        reason: REPORT,
-    },
-    Rule {
-        name: "... ok",
-        kind: Kind::Text,
-        reason: REPORT,
-    },
-    Rule {
-        name: "running 1 test",
-        kind: Kind::Text,
-        reason: REPORT,
-    },
-    Rule {
-        name: "unsafe",
-        kind: Kind::Unsafe,
-        reason: "is unsafe code, which this lab's exercises do not need; write it in safe Rust (the lab's helpers, std and nix have safe versions)",
-    },
-    Rule {
-        name: "macro-metavariable",
-        kind: Kind::Metavariable,
-        reason: "a macro_rules! metavariable stands for a macro's name, an attribute or concat!/stringify! text, which hides what the code does; write it out",
-    },
+    rule("path", Kind::Attribute, PATH),
+    rule("link_section", Kind::Attribute, CONSTRUCTOR),
+    rule("used", Kind::Attribute, CONSTRUCTOR),
+    rule("no_mangle", Kind::Attribute, SYMBOL),
+    rule("export_name", Kind::Attribute, SYMBOL),
+    rule("link_name", Kind::Attribute, SYMBOL),
+    rule(
+        "link",
+        Kind::Attribute,
+        "links a native library into the test program; use the lab's Rust dependencies instead",
+    ),
+    rule(
+        "global_allocator",
+        Kind::Attribute,
+        "replaces the memory allocator of the whole test program; remove it",
+    ),
+    rule("naked", Kind::Attribute, ASSEMBLY),
+    rule(
+        "extern",
+        Kind::Foreign,
+        "declares foreign functions that call the C library or the kernel past Rust's checks; use std or nix instead",
+    ),
+    rule("asm", Kind::Macro, ASSEMBLY),
+    rule("global_asm", Kind::Macro, ASSEMBLY),
+    rule("naked_asm", Kind::Macro, ASSEMBLY),
+    rule("include", Kind::Macro, INCLUDE),
+    rule("include_str", Kind::Macro, INCLUDE),
+    rule("include_bytes", Kind::Macro, INCLUDE),
+    rule("env", Kind::Macro, ENV),
+    rule("option_env", Kind::Macro, ENV),
+    rule("exit", Kind::Ident, EXIT),
+    rule("_exit", Kind::Ident, EXIT),
+    rule("exit_group", Kind::Ident, EXIT),
+    rule("syscall", Kind::Ident, EXIT),
+    rule("exec", Kind::Ident, EXIT),
+    rule("execv", Kind::Ident, EXIT),
+    rule("execve", Kind::Ident, EXIT),
+    rule("execveat", Kind::Ident, EXIT),
+    rule("execvp", Kind::Ident, EXIT),
+    rule("execvpe", Kind::Ident, EXIT),
+    rule("fexecve", Kind::Ident, EXIT),
+    rule("execl", Kind::Ident, EXIT),
+    rule("execle", Kind::Ident, EXIT),
+    rule("execlp", Kind::Ident, EXIT),
+    rule("stdout", Kind::Ident, STREAM),
+    rule("stderr", Kind::Ident, STREAM),
+    rule("from_raw_fd", Kind::Ident, DESCRIPTOR),
+    rule("borrow_raw", Kind::Ident, DESCRIPTOR),
+    rule("dup2", Kind::Ident, DESCRIPTOR),
+    rule("dup2_raw", Kind::Ident, DESCRIPTOR),
+    rule("dup2_stdout", Kind::Ident, DESCRIPTOR),
+    rule("dup2_stderr", Kind::Ident, DESCRIPTOR),
+    rule("dup3", Kind::Ident, DESCRIPTOR),
+    rule("dup3_raw", Kind::Ident, DESCRIPTOR),
+    rule("pidfd_getfd", Kind::Ident, DESCRIPTOR),
+    rule(
+        "libc",
+        Kind::Ident,
+        "calls the C library directly, past Rust's and the grader's checks; use std or nix instead",
+    ),
+    rule("/dev/stdout", Kind::Text, OWN_FILE),
+    rule("/dev/stderr", Kind::Text, OWN_FILE),
+    rule("/dev/fd", Kind::Text, OWN_FILE),
+    rule("/dev/tty", Kind::Text, OWN_FILE),
+    rule("/proc/self/fd", Kind::Text, OWN_FILE),
+    rule("/proc/thread-self/fd", Kind::Text, OWN_FILE),
+    rule("/proc/self/mem", Kind::Text, OWN_FILE),
+    rule("test result", Kind::Text, REPORT),
+    rule("... ok", Kind::Text, REPORT),
+    rule("running 1 test", Kind::Text, REPORT),
+    rule(
+        "unsafe",
+        Kind::Unsafe,
+        "is unsafe code, which this lab's exercises do not need; write it in safe Rust (the lab's helpers, std and nix have safe versions)",
+    ),
+    rule(
+        "macro-metavariable",
+        Kind::Metavariable,
+        "a macro_rules! metavariable stands for a macro's name, an attribute or concat!/stringify! text, which hides what the code does; write it out",
+    ),
 ];
 
 const DENIED_BY_LAB: &str = "is not allowed in this lab (its grading.toml denies it)";
@@ -545,8 +349,11 @@ impl Scan<'_> {
         {
             self.refuse(line, rule, &format!("#[{name}]"));
         }
+        // `use std::env as e;` imports the `env!` macro under another name
+        // (and the module, which nobody needs to rename).
+        let renamed = matches!(next, Some(TokenTree::Ident(id)) if id == "as");
         if let Some(rule) = self.active.find(Kind::Macro, name)
-            && (invoked || name != "env")
+            && (invoked || renamed || name != "env")
         {
             self.refuse(line, rule, &format!("{name}!"));
         }
@@ -787,6 +594,11 @@ mod tests {
         );
         assert_eq!(refused("fn f() { include!(\"x.rs\"); }"), one("include", 1));
         assert_eq!(refused("const H: &str = env!(\"HOME\");"), one("env", 1));
+        assert_eq!(
+            refused("use std::env as e;\nconst H: &str = e!(\"HOME\");"),
+            one("env", 1)
+        );
+        assert_eq!(refused("use std::env;\nfn f() { env::args(); }"), []);
         assert_eq!(
             refused("\nconst H: Option<&str> = option_env!(\"HOME\");"),
             one("option_env", 2)

@@ -500,3 +500,77 @@ fn public_tempdir() -> Result<tempfile::TempDir> {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
     Ok(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Grading;
+
+    #[test]
+    fn a_refused_file_scores_zero_unbuilt_and_the_table_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = CourseLab {
+            id: "lab-01".into(),
+            relative: PathBuf::from("labs/lab-01-x"),
+            grading: Grading::parse(
+                "[[test]]\nfile='exercises'\nname='a'\npoints=2\n[[test]]\nfile='hidden'\nname='b'\npoints=3",
+            )
+            .unwrap(),
+        };
+        let src = dir.path().join("alice/labs/lab-01-x/src");
+        std::fs::create_dir_all(&src).unwrap();
+        let attack = "pub fn a() {}\n#[path = \"../../../labs/lab-01-x/src/exercises.rs\"]\nmod instructor;\npub fn b() { std::process::exit(0) }\n";
+        std::fs::write(src.join("exercises.rs"), attack).unwrap();
+        let submission = Submission::from_dir(&dir.path().join("alice")).unwrap();
+        let options = Options {
+            labs: vec![],
+            jobs: 1,
+            work_dir: dir.path().join("work"),
+            timeout_cap: None,
+            progress: false,
+        };
+        // The workspace does not exist: a refused file never reaches it, and
+        // no build is attempted.
+        let nowhere = dir.path().join("no-workspace");
+        let (lab_report, executables) =
+            build_lab(&nowhere, &nowhere, &nowhere, 0, &submission, &lab, &options).unwrap();
+        assert!(executables.is_none());
+        assert!(!nowhere.exists());
+        for test in &lab_report.tests {
+            assert_eq!(test.score, 0.0);
+            assert!(
+                test.message.starts_with(
+                    "refused by the source gate: line 2: #[path] makes a module out of another file"
+                ),
+                "{}",
+                test.message
+            );
+            assert!(
+                test.message
+                    .ends_with("(and 1 more: see the lab's problem)")
+            );
+        }
+        let problem = lab_report.problem.clone().unwrap();
+        assert!(problem.contains("\n  line 2: #[path]"), "{problem}");
+        assert!(problem.contains("\n  line 4: `exit` ends"), "{problem}");
+        let report = SubmissionReport {
+            submission: "alice".into(),
+            path: submission.dir.clone(),
+            score: 0.0,
+            max_score: 5.0,
+            seconds: 0.0,
+            labs: vec![lab_report],
+        };
+        let table = crate::report::table(&report);
+        println!("{table}");
+        assert!(
+            table.contains("refused by the source gate: line 2"),
+            "{table}"
+        );
+        assert!(
+            table.contains("lab-01: refused by the source gate ("),
+            "{table}"
+        );
+        assert!(table.contains("  line 4: `exit` ends or replaces the test's process"));
+    }
+}
