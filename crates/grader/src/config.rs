@@ -1,5 +1,5 @@
-//! A lab's `grading.toml`: its graded tests (points, repeats, visibility) and
-//! the limits every run of a test gets.
+//! A lab's `grading.toml`: its graded tests (points, repeats, visibility),
+//! the limits every run of a test gets, and what the source gate allows.
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,57 @@ struct RawLimits {
     output_kib: Option<u64>,
 }
 
+/// A lab's `[gate]` table: changes to the source gate's default deny list
+/// (see [`crate::gate`]). Both lists are empty by default.
+///
+/// ```toml
+/// [gate]
+/// # The exercises fork with nix, which is an unsafe call.
+/// allow = ["unsafe"]
+/// deny = ["spawn"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Default rules this lab's solution needs, by name (`unsafe`, `exit`,
+    /// `/dev/stdout`, …); each is then allowed in submissions too.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Further identifiers refused wherever they appear.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+impl GateConfig {
+    fn check(&self) -> Result<()> {
+        let known: Vec<&str> = crate::gate::rule_names().collect();
+        for name in &self.allow {
+            if !known.contains(&name.as_str()) {
+                bail!(
+                    "allow = [{name:?}] is not a rule of the gate; the rules are {}",
+                    known.join(", ")
+                );
+            }
+        }
+        for name in &self.deny {
+            let mut chars = name.chars();
+            let identifier = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_');
+            if !identifier {
+                bail!("deny = [{name:?}]: only identifiers can be denied");
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGrading {
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    gate: GateConfig,
     #[serde(default)]
     test: Vec<RawTest>,
 }
@@ -150,6 +196,8 @@ pub struct Grading {
     pub limits: Limits,
     /// The graded tests.
     pub tests: Vec<GradedTest>,
+    /// What the source gate allows and denies beyond its defaults.
+    pub gate: GateConfig,
 }
 
 impl Grading {
@@ -174,6 +222,7 @@ impl Grading {
             output_kib: l.output_kib.unwrap_or(defaults.output_kib),
         };
         limits.check().context("in [limits]")?;
+        raw.gate.check().context("in [gate]")?;
         let mut tests = Vec::new();
         for t in raw.test {
             tests.push(resolve(t, limits)?);
@@ -184,7 +233,11 @@ impl Grading {
                 bail!("test {} of tests/{}.rs is listed twice", t.name, t.file);
             }
         }
-        Ok(Grading { limits, tests })
+        Ok(Grading {
+            limits,
+            tests,
+            gate: raw.gate,
+        })
     }
 
     /// The test targets that hold graded tests, each once, in order.
@@ -271,6 +324,15 @@ mod tests {
         assert_eq!((b.repeat, b.limits.processes), (3, 32));
         assert_eq!(grading.max_score(), 3.0);
         assert_eq!(grading.files(), ["exercises", "hidden"]);
+        assert_eq!(grading.gate, GateConfig::default());
+    }
+
+    #[test]
+    fn the_gate_table_allows_rules_and_denies_identifiers() {
+        let grading =
+            Grading::parse("[gate]\nallow = ['unsafe', '/dev/stdout']\ndeny = ['spawn']").unwrap();
+        assert_eq!(grading.gate.allow, ["unsafe", "/dev/stdout"]);
+        assert_eq!(grading.gate.deny, ["spawn"]);
     }
 
     #[test]
@@ -285,6 +347,9 @@ mod tests {
                 "[[test]]\nfile='e'\nname='a'\npoints=1\n[[test]]\nfile='e'\nname='a'\npoints=1",
                 "twice",
             ),
+            ("[gate]\nallow=['unsafe', 'exitt']", "exitt"),
+            ("[gate]\ndeny=['std::process']", "std::process"),
+            ("[gate]\nalow=['unsafe']", "alow"),
         ];
         for (text, word) in cases {
             let err = format!("{:#}", Grading::parse(text).unwrap_err());

@@ -5,11 +5,13 @@
 //! Only `src/exercises.rs` of each lab is taken from a submission. Everything
 //! else — the tests students see, the hidden ones, `grading.toml`, the lab's
 //! other code, labkit, the manifests — is the instructor's, so a submission
-//! that edits its tests or the harness changes nothing.
+//! that edits its tests or the harness changes nothing. And that file must
+//! pass the source gate ([`crate::gate`]) before it is built at all.
 
 use crate::build::{self, Built};
 use crate::config::{GradedTest, Visibility};
 use crate::course::{self, Course, CourseLab};
+use crate::gate;
 use crate::isolation::Isolation;
 use crate::sandbox::{self, Identity};
 use crate::verdict;
@@ -98,7 +100,8 @@ pub struct TestResult {
 pub struct LabReport {
     /// The lab, e.g. "lab-01".
     pub lab: String,
-    /// Why no test could run (no exercises file, or it did not compile).
+    /// Why no test could run (no exercises file, the source gate refused
+    /// it, or it did not compile).
     pub problem: Option<String>,
     /// Seconds spent building.
     pub build_seconds: f64,
@@ -377,7 +380,40 @@ fn build_lab(
             return Ok((report, None));
         }
     };
-    report.notes = suspicious(&String::from_utf8_lossy(&text));
+    // The gate runs before the file reaches the workspace: a refused file is
+    // never compiled, so nothing it names (another file, a constructor) runs.
+    let refusals = match std::str::from_utf8(&text) {
+        Ok(source) => {
+            report.notes = suspicious(source);
+            gate::check(source, &lab.grading.gate)
+        }
+        Err(error) => vec![gate::Refusal {
+            line: String::from_utf8_lossy(&text[..error.valid_up_to()])
+                .lines()
+                .count()
+                .max(1),
+            rule: "utf-8".into(),
+            reason: "the file is not UTF-8 text, which Rust source must be; save it as UTF-8"
+                .into(),
+        }],
+    };
+    if let Some(first) = refusals.first() {
+        let more = match refusals.len() {
+            1 => String::new(),
+            n => format!(" (and {} more: see the lab's problem)", n - 1),
+        };
+        zero_all(
+            &mut report,
+            &format!("refused by the source gate: {first}{more}"),
+        );
+        let list: Vec<String> = refusals.iter().map(|r| format!("  {r}")).collect();
+        report.problem = Some(format!(
+            "refused by the source gate ({}/src/exercises.rs was not built; the lab scores zero):\n{}",
+            lab.relative.display(),
+            list.join("\n")
+        ));
+        return Ok((report, None));
+    }
     put_back(&exercises_in(workspace, lab), &text)?;
     if options.progress {
         eprintln!("[{}] {}: building", submission.name, lab.id);
@@ -447,15 +483,17 @@ fn zero_all(report: &mut LabReport, message: &str) {
     }
 }
 
-/// Text in a submission that only a forgery of libtest's report needs.
+/// Notes on what the source gate does not refuse but an instructor should
+/// read: `--exact` is an argument the grader gives the test program, which
+/// only code that looks at how it is run needs (the report's own text is
+/// refused by the gate).
 fn suspicious(code: &str) -> Vec<String> {
     let mut notes = Vec::new();
-    for marker in ["test result:", " ... ok", "--exact"] {
-        if code.contains(marker) {
-            notes.push(format!(
-                "the code contains {marker:?}, text of the test harness's own report: read it before trusting this grade"
-            ));
-        }
+    if code.contains("--exact") {
+        notes.push(
+            "the code contains \"--exact\", an argument the grader passes to the test program: read it before trusting this grade"
+                .to_string(),
+        );
     }
     notes
 }
@@ -552,4 +590,79 @@ fn public_tempdir() -> Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new().prefix("grader-").tempdir()?;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Grading;
+
+    #[test]
+    fn a_refused_file_scores_zero_unbuilt_and_the_table_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = CourseLab {
+            id: "lab-01".into(),
+            relative: PathBuf::from("labs/lab-01-x"),
+            grading: Grading::parse(
+                "[[test]]\nfile='exercises'\nname='a'\npoints=2\n[[test]]\nfile='hidden'\nname='b'\npoints=3",
+            )
+            .unwrap(),
+        };
+        let src = dir.path().join("alice/labs/lab-01-x/src");
+        std::fs::create_dir_all(&src).unwrap();
+        let attack = "pub fn a() {}\n#[path = \"../../../labs/lab-01-x/src/exercises.rs\"]\nmod instructor;\npub fn b() { std::process::exit(0) }\n";
+        std::fs::write(src.join("exercises.rs"), attack).unwrap();
+        let submission = Submission::from_dir(&dir.path().join("alice")).unwrap();
+        let options = Options {
+            labs: vec![],
+            jobs: 1,
+            work_dir: dir.path().join("work"),
+            timeout_cap: None,
+            progress: false,
+            unisolated: false,
+        };
+        // The workspace does not exist: a refused file never reaches it, and
+        // no build is attempted.
+        let nowhere = dir.path().join("no-workspace");
+        let (lab_report, executables) =
+            build_lab(&nowhere, &nowhere, &nowhere, 0, &submission, &lab, &options).unwrap();
+        assert!(executables.is_none());
+        assert!(!nowhere.exists());
+        for test in &lab_report.tests {
+            assert_eq!(test.score, 0.0);
+            assert!(
+                test.message.starts_with(
+                    "refused by the source gate: line 2: #[path] makes a module out of another file"
+                ),
+                "{}",
+                test.message
+            );
+            assert!(
+                test.message
+                    .ends_with("(and 1 more: see the lab's problem)")
+            );
+        }
+        let problem = lab_report.problem.clone().unwrap();
+        assert!(problem.contains("\n  line 2: #[path]"), "{problem}");
+        assert!(problem.contains("\n  line 4: `exit` ends"), "{problem}");
+        let report = SubmissionReport {
+            submission: "alice".into(),
+            path: submission.dir.clone(),
+            score: 0.0,
+            max_score: 5.0,
+            seconds: 0.0,
+            labs: vec![lab_report],
+        };
+        let table = crate::report::table(&report);
+        println!("{table}");
+        assert!(
+            table.contains("refused by the source gate: line 2"),
+            "{table}"
+        );
+        assert!(
+            table.contains("lab-01: refused by the source gate ("),
+            "{table}"
+        );
+        assert!(table.contains("  line 4: `exit` ends or replaces the test's process"));
+    }
 }

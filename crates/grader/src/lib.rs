@@ -3,7 +3,11 @@
 //!
 //! - [`course`]: the labs with a `grading.toml`, and where a submission keeps
 //!   each lab's `src/exercises.rs` (the only file taken from a submission).
-//! - [`config`]: `grading.toml` — points, repeats, visibility, limits.
+//! - [`config`]: `grading.toml` — points, repeats, visibility, limits, and
+//!   the lab's changes to the source gate.
+//! - [`gate`]: refuses an exercises file whose source names what only an
+//!   attack on the grader needs (`#[path]`, `include_str!`, constructors,
+//!   `process::exit`, writes past libtest's capture, assembly, `unsafe`).
 //! - [`build`]: `cargo test --no-run` of a lab's graded targets; the
 //!   executables, or the compiler's first errors.
 //! - [`sandbox`]: one run of one test in its own session with resource
@@ -21,6 +25,7 @@ pub mod build;
 pub mod config;
 pub mod course;
 pub mod edition;
+pub mod gate;
 pub mod grade;
 pub mod isolation;
 pub mod libtest;

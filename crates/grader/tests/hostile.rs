@@ -30,6 +30,12 @@ struct Fixture {
     starter: bool,
     #[serde(default)]
     edit_tests: bool,
+    /// Text that a `line N: …` line of the lab's problem must contain.
+    #[serde(default)]
+    problem: Option<String>,
+    /// Graded with every rule of the source gate allowed.
+    #[serde(default)]
+    behind_the_gate: bool,
 }
 
 const LAB: &str = "lab-01";
@@ -125,7 +131,30 @@ fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     if report.tests().count() == 0 {
         problems.push(format!("{}: no tests were graded", fixture.name));
     }
+    if let Some(expected) = &fixture.problem {
+        let lab_problem = report.labs.first().and_then(|l| l.problem.as_deref());
+        let said = lab_problem.is_some_and(|p| {
+            p.lines()
+                .any(|l| l.trim_start().starts_with("line ") && l.contains(expected.as_str()))
+        });
+        if !said {
+            problems.push(format!(
+                "{}: expected a \"line N: …{expected}…\" in the lab's problem, got {lab_problem:?}",
+                fixture.name
+            ));
+        }
+    }
     problems
+}
+
+/// `course` with every rule of lab 01's source gate allowed: for fixtures
+/// that test what stands behind the gate.
+fn without_the_gate(course: &Course) -> Course {
+    let mut open = course.clone();
+    for lab in open.labs.iter_mut().filter(|l| l.id == LAB) {
+        lab.grading.gate.allow = grader::gate::rule_names().map(String::from).collect();
+    }
+    open
 }
 
 #[test]
@@ -141,15 +170,11 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     .unwrap();
     let fixtures: Fixtures = toml::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let submissions: Vec<Submission> = fixtures
-        .fixture
-        .iter()
-        .map(|fixture| {
-            let path = dir.path().join(&fixture.name);
-            write_submission(&path, fixture, &lab, &course);
-            Submission::from_dir(&path).unwrap()
-        })
-        .collect();
+    let submission = |fixture: &Fixture| {
+        let path = dir.path().join(&fixture.name);
+        write_submission(&path, fixture, &lab, &course);
+        Submission::from_dir(&path).unwrap()
+    };
     let options = Options {
         labs: vec![LAB.into()],
         jobs: JOBS,
@@ -159,17 +184,31 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
         unisolated: false,
     };
     let start = Instant::now();
-    let reports = grade(&course, &submissions, &options).unwrap();
+    // Two gradings: the fixtures as a student would hand them in, then
+    // those that test the sandbox and the verdict with the gate open.
+    let (open, gated): (Vec<&Fixture>, Vec<&Fixture>) =
+        fixtures.fixture.iter().partition(|f| f.behind_the_gate);
+    let mut graded: Vec<(&Fixture, SubmissionReport)> = Vec::new();
+    for (group, course) in [(gated, course.clone()), (open, without_the_gate(&course))] {
+        let submissions: Vec<Submission> = group.iter().map(|f| submission(f)).collect();
+        let reports = grade(&course, &submissions, &options).unwrap();
+        graded.extend(group.into_iter().zip(reports));
+    }
     let took = start.elapsed();
-    eprintln!("graded {} hostile submissions in {took:.1?}", reports.len());
+    eprintln!("graded {} hostile submissions in {took:.1?}", graded.len());
 
-    let mut problems: Vec<String> = fixtures
-        .fixture
+    let mut problems: Vec<String> = graded
         .iter()
-        .zip(&reports)
         .flat_map(|(fixture, report)| check(fixture, report))
         .collect();
-    let broken = &reports[0].labs[0];
+    let report_of = |name: &str| {
+        &graded
+            .iter()
+            .find(|(f, _)| f.name == name)
+            .unwrap_or_else(|| panic!("no fixture {name}"))
+            .1
+    };
+    let broken = &report_of("does-not-compile").labs[0];
     if !broken
         .problem
         .as_deref()
@@ -180,7 +219,7 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
             broken.problem
         ));
     }
-    let edited = reports.last().unwrap();
+    let edited = report_of("edits-the-tests");
     if edited.max_score >= 1000.0 || edited.score != 0.0 {
         problems.push(format!(
             "edits-the-tests: scored {} of {}",
@@ -190,7 +229,7 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // After its build, no submission takes long: what it breaks is stopped
     // at its limits (the first build, of every dependency, is not counted).
-    for report in &reports {
+    for (_, report) in &graded {
         let build: f64 = report.labs.iter().map(|l| l.build_seconds).sum();
         let after_build = report.seconds - build;
         assert!(
@@ -229,6 +268,8 @@ fn a_check_that_cannot_fail_is_caught() {
         message: "timed out".into(),
         starter: false,
         edit_tests: false,
+        problem: None,
+        behind_the_gate: false,
     };
     let test = |name: &str, passed: bool, message: &str| grader::grade::TestResult {
         lab: LAB.into(),

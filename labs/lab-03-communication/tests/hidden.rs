@@ -57,7 +57,11 @@ fn the_ping_pong_partner_is_a_forked_child() {
         WaitStatus::Exited(pid, 1),
         "{rounds} rounds moved fewer than 16 bytes a round through pipes: no number went back and forth"
     );
-    assert_eq!(ended, WaitStatus::Exited(pid, 0), "exit code 2: an error, 3: the wrong last number");
+    assert_eq!(
+        ended,
+        WaitStatus::Exited(pid, 0),
+        "exit code 2: an error, 3: the wrong last number"
+    );
 }
 
 #[test]

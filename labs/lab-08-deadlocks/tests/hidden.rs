@@ -111,7 +111,10 @@ fn the_pipeline_reaps_both_children() {
             return 1;
         }
         // No child of this process may be left, ended or not.
-        if !matches!(waitpid(None, Some(WaitPidFlag::WNOHANG)), Err(Errno::ECHILD)) {
+        if !matches!(
+            waitpid(None, Some(WaitPidFlag::WNOHANG)),
+            Err(Errno::ECHILD)
+        ) {
             return 3;
         }
         // A fake that upper-cases the input here, with no children and no
