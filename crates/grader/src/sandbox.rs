@@ -104,7 +104,11 @@ pub fn run(
     identity: Option<Identity>,
     isolation: Option<&Isolation>,
 ) -> Result<Finished> {
-    let (reader, writer) = nix::unistd::pipe().context("pipe failed")?;
+    // The output channel is a socket, not a pipe: a socket cannot be opened
+    // again through /proc/self/fd/1 or /dev/stdout, so code that assembles
+    // such a path at run time cannot write past libtest's capture with it.
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().context("socketpair failed")?;
+    let (reader, writer) = (OwnedFd::from(reader), OwnedFd::from(writer));
     let plan = isolation
         .map(|i| i.plan(limits.memory_mib.max(256)))
         .transpose()?;
@@ -617,6 +621,26 @@ mod tests {
         assert!(done.truncated);
         let flood = sh(45, "yes", &limits);
         assert_eq!(flood.ending, Ending::Flooded);
+    }
+
+    #[test]
+    fn the_output_cannot_be_opened_again_by_path() {
+        // As the grader's own user (a root grader's sandbox users could not
+        // open a root-owned pipe either): only the socket stops the reopen.
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            "echo fake > /dev/stdout || echo refused; echo fake > /proc/self/fd/2 || echo refused";
+        let done = run(
+            Path::new("/bin/sh"),
+            &["-c".to_string(), script.to_string()],
+            dir.path(),
+            &Limits::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(done.output.matches("refused").count(), 2, "{}", done.output);
+        assert!(!done.output.contains("fake\n"), "{}", done.output);
     }
 
     #[test]
