@@ -316,6 +316,15 @@ fn isolate(course: &Course, options: &Options) -> Result<Option<Isolation>> {
              your own code only — pass --unisolated"
         );
     }
+    if root && let Some(readable) = solution_others_can_read(course) {
+        anyhow::bail!(
+            "cannot run tests in namespaces of their own ({why:#}), and {} holds a \
+             solution that the sandbox users could read. Grade from a course without \
+             solutions (the Gradescope bundle is one: cargo xtask gradescope-package), \
+             or make the solutions unreadable to others (chmod o-r)",
+            readable.display()
+        );
+    }
     if options.progress {
         eprintln!(
             "note: tests run without namespaces ({why:#}){}",
@@ -327,6 +336,18 @@ fn isolate(course: &Course, options: &Options) -> Result<Option<Isolation>> {
         );
     }
     Ok(None)
+}
+
+/// A lab's exercise file in the course that holds a solution and that users
+/// other than its owner may read.
+fn solution_others_can_read(course: &Course) -> Option<PathBuf> {
+    course.labs.iter().find_map(|lab| {
+        let path = exercises_in(&course.root, lab);
+        let readable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
+        let solution = std::fs::read_to_string(&path)
+            .is_ok_and(|text| text.contains("// solution:begin"));
+        (readable && solution).then_some(path)
+    })
 }
 
 /// Points without a needless ".0".
