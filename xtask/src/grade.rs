@@ -34,6 +34,8 @@ pub struct Request {
     pub jobs: Option<usize>,
     /// An upper bound on every test's time limit, in seconds.
     pub timeout: Option<f64>,
+    /// An upper bound on every build's time limit, in seconds.
+    pub build_timeout: Option<f64>,
 }
 
 /// Grades the submissions against the course at `root`.
@@ -52,6 +54,7 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         work_dir: root.join("target").join("grader"),
         timeout_cap: request.timeout,
+        build_timeout_cap: request.build_timeout,
         progress: true,
     };
     let reports = grader::grade(&course, &submissions, &options)?;
@@ -59,7 +62,7 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--timeout`: seconds, more than 0 and at most an hour.
+/// `--timeout` and `--build-timeout`: seconds, more than 0 and at most an hour.
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
     let seconds: f64 = text
         .parse()

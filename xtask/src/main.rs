@@ -97,6 +97,9 @@ enum Command {
         /// Cap every test's time limit at this many seconds (0 < SECONDS ≤ 3600).
         #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = grade::parse_timeout)]
         timeout: Option<f64>,
+        /// Cap every build's time limit (`[build]` in grading.toml) at this many seconds (0 < SECONDS ≤ 3600).
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = grade::parse_timeout)]
+        build_timeout: Option<f64>,
     },
     /// Write the Gradescope autograder bundle (setup.sh, run_autograder, the course).
     GradescopePackage {
@@ -150,6 +153,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             out,
             jobs,
             timeout,
+            build_timeout,
         } => grade::run(
             &root,
             grade::Request {
@@ -159,6 +163,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 out,
                 jobs: jobs.map(usize::from),
                 timeout,
+                build_timeout,
             },
         ),
         Command::GradescopePackage { out } => {

@@ -6,6 +6,12 @@
 //! else — the tests students see, the hidden ones, `grading.toml`, the lab's
 //! other code, labkit, the manifests — is the instructor's, so a submission
 //! that edits its tests or the harness changes nothing.
+//!
+//! Nothing a submission does stops the grading of the others: a lab that
+//! does not compile, or whose build reaches its limits (time, memory, output
+//! — see [`crate::build`]), scores zero with the reason on every test, and
+//! grading goes on with the next lab and the next submission in the same
+//! workspace and cache.
 
 use crate::build::{self, Built};
 use crate::config::{GradedTest, Visibility};
@@ -56,6 +62,9 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// An upper bound on every test's time limit, in seconds.
     pub timeout_cap: Option<f64>,
+    /// An upper bound on every build's time limit (`[build]` in a lab's
+    /// `grading.toml`), in seconds.
+    pub build_timeout_cap: Option<f64>,
     /// Print a line per lab built and per submission graded (to stderr).
     pub progress: bool,
 }
@@ -94,7 +103,8 @@ pub struct TestResult {
 pub struct LabReport {
     /// The lab, e.g. "lab-01".
     pub lab: String,
-    /// Why no test could run (no exercises file, or it did not compile).
+    /// Why no test could run (no exercises file, it did not compile, or its
+    /// build exceeded its limits).
     pub problem: Option<String>,
     /// Seconds spent building.
     pub build_seconds: f64,
@@ -315,8 +325,19 @@ fn build_lab(
         report.problem = Some(problem);
         return Ok((report, None));
     };
-    let text = std::fs::read(&exercises)
-        .with_context(|| format!("cannot read {}", exercises.display()))?;
+    // An unreadable file is the submission's fault: a zero, not an error.
+    let text = match std::fs::read(&exercises) {
+        Ok(text) => text,
+        Err(err) => {
+            let problem = format!(
+                "cannot read {}/src/exercises.rs in the submission ({err}): nothing to grade",
+                lab.relative.display()
+            );
+            zero_all(&mut report, &problem);
+            report.problem = Some(problem);
+            return Ok((report, None));
+        }
+    };
     report.notes = suspicious(&String::from_utf8_lossy(&text));
     let destination = workspace.join(&lab.relative).join("src/exercises.rs");
     if std::fs::read(&destination).ok().as_deref() != Some(text.as_slice()) {
@@ -325,9 +346,34 @@ fn build_lab(
     if options.progress {
         eprintln!("[{}] {}: building", submission.name, lab.id);
     }
-    let built = build::build_tests(workspace, target_dir, &lab.id, &lab.grading.files())?;
+    let mut limits = lab.grading.build;
+    if let Some(cap) = options.build_timeout_cap {
+        limits.timeout_seconds = limits.timeout_seconds.min(cap);
+    }
+    let built = build::build_tests(
+        workspace,
+        target_dir,
+        &lab.id,
+        &lab.grading.files(),
+        &limits,
+    )?;
     report.build_seconds = start.elapsed().as_secs_f64();
     match built {
+        Built::Exceeded(limit) => {
+            let message = format!("build exceeded its limits: {limit}");
+            zero_all(&mut report, &message);
+            report.problem = Some(format!(
+                "{message}. The lab scores zero. Look for code the compiler cannot \
+                 finish with: a `const` or `static` computed in a loop that does not \
+                 end (`#[allow(long_running_const_eval)]` turns off the compiler's \
+                 own check), a macro that expands without end, or code that makes \
+                 the compiler print warnings without end; make sure the lab builds \
+                 with `cargo test --no-run` in reasonable time. (Instructors: an \
+                 honest build that needs more can get it in the `[build]` table of \
+                 the lab's grading.toml.)"
+            ));
+            Ok((report, None))
+        }
         Built::Failed(errors) => {
             zero_all(
                 &mut report,

@@ -3,9 +3,11 @@
 //!
 //! - [`course`]: the labs with a `grading.toml`, and where a submission keeps
 //!   each lab's `src/exercises.rs` (the only file taken from a submission).
-//! - [`config`]: `grading.toml` — points, repeats, visibility, limits.
-//! - [`build`]: `cargo test --no-run` of a lab's graded targets; the
-//!   executables, or the compiler's first errors.
+//! - [`config`]: `grading.toml` — points, repeats, visibility, limits of
+//!   tests and of the build.
+//! - [`build`]: `cargo test --no-run` of a lab's graded targets in a process
+//!   group of its own under time, memory and output limits; the executables,
+//!   the compiler's first errors, or the limit the build reached.
 //! - [`sandbox`]: one run of one test in its own session with resource
 //!   limits, a wall-clock limit, a process watchdog and capped output.
 //! - [`libtest`]: what libtest itself reported for the test.
