@@ -109,9 +109,16 @@ pub fn build_tests(
     }
     let ran = run_within(command, limits)?;
     if let Some(limit) = ran.exceeded {
-        // Our own builds leave no lock behind: one that waited for a lock
-        // ran out of time because of another program, not the submission.
-        if ran.stderr.contains("Blocking waiting for file lock") {
+        // Our own builds leave no lock behind: one still waiting for a lock
+        // (cargo's last word) ran out of time because of another program,
+        // not the submission.
+        if ran
+            .stderr
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .is_some_and(|line| line.contains("Blocking waiting for file lock"))
+        {
             bail!(
                 "the build waited for a lock that another program holds (another grader using {}?) and ran out of time",
                 target_dir.display()
@@ -379,6 +386,9 @@ mod tests {
         assert!(!failed.success && failed.exceeded.is_none());
     }
 
+    /// A library whose constant the compiler evaluates for ever.
+    const ENDLESS: &str = "pub fn x() -> u64 {\n    #[allow(long_running_const_eval)]\n    const FOREVER: u64 = {\n        let mut i: u64 = 0;\n        loop {\n            i = i.wrapping_add(1);\n        }\n    };\n    FOREVER\n}\n";
+
     /// A crate with one test target whose library is `lib`.
     fn tiny_crate(dir: &Path, lib: &str) {
         std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -420,11 +430,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (krate, target) = (dir.path().join("tiny"), dir.path().join("target"));
         let targets = vec!["t".to_string()];
-        // The compiler evaluates this constant for ever.
-        tiny_crate(
-            &krate,
-            "pub fn x() -> u64 {\n    #[allow(long_running_const_eval)]\n    const FOREVER: u64 = {\n        let mut i: u64 = 0;\n        loop {\n            i = i.wrapping_add(1);\n        }\n    };\n    FOREVER\n}\n",
-        );
+        tiny_crate(&krate, ENDLESS);
         let start = Instant::now();
         let built = build_tests(&krate, &target, "tiny", &targets, &limits(5.0)).unwrap();
         assert!(start.elapsed() < Duration::from_secs(30));
@@ -441,6 +447,38 @@ mod tests {
             panic!("{built:?}");
         };
         assert!(executables["t"].is_file());
+    }
+
+    #[test]
+    fn a_build_still_waiting_for_another_programs_lock_is_an_error_not_a_zero() {
+        sandbox::become_subreaper();
+        let dir = tempfile::tempdir().unwrap();
+        let (krate, target) = (dir.path().join("tiny"), dir.path().join("target"));
+        tiny_crate(&krate, ENDLESS);
+        // Another program builds in the same build directory, for ever.
+        let mut holder = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        holder
+            .current_dir(&krate)
+            .arg("build")
+            .arg("--target-dir")
+            .arg(&target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut holder = holder.spawn().unwrap();
+        let holder_group = Pid::from_raw(holder.id() as i32);
+        let until = Instant::now() + Duration::from_secs(60);
+        while !processes_mentioning(&dir.path().to_string_lossy())
+            .iter()
+            .any(|p| p.contains("rustc"))
+            && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let built = build_tests(&krate, &target, "tiny", &["t".into()], &limits(3.0));
+        let _ = stop_group(&mut holder, holder_group);
+        let err = format!("{:#}", built.unwrap_err());
+        assert!(err.contains("lock that another program holds"), "{err}");
     }
 
     #[test]
