@@ -36,6 +36,8 @@ pub struct Request {
     pub timeout: Option<f64>,
     /// Grade without namespaces where the kernel allows none (trusted code only).
     pub unisolated: bool,
+    /// An upper bound on every build's time limit, in seconds.
+    pub build_timeout: Option<f64>,
 }
 
 /// Grades the submissions against the course at `root`.
@@ -54,6 +56,7 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         work_dir: root.join("target").join("grader"),
         timeout_cap: request.timeout,
+        build_timeout_cap: request.build_timeout,
         progress: true,
         unisolated: request.unisolated,
     };
@@ -62,7 +65,7 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--timeout`: seconds, more than 0 and at most an hour.
+/// `--timeout` and `--build-timeout`: seconds, more than 0 and at most an hour.
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
     let seconds: f64 = text
         .parse()

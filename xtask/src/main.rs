@@ -102,6 +102,9 @@ enum Command {
         /// (your own).
         #[arg(long)]
         unisolated: bool,
+        /// Cap every build's time limit (`[build]` in grading.toml) at this many seconds (0 < SECONDS ≤ 3600).
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = grade::parse_timeout)]
+        build_timeout: Option<f64>,
     },
     /// Write the Gradescope autograder bundle (setup.sh, run_autograder, the course).
     GradescopePackage {
@@ -156,6 +159,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             jobs,
             timeout,
             unisolated,
+            build_timeout,
         } => grade::run(
             &root,
             grade::Request {
@@ -166,6 +170,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 jobs: jobs.map(usize::from),
                 timeout,
                 unisolated,
+                build_timeout,
             },
         ),
         Command::GradescopePackage { out } => {

@@ -1,5 +1,6 @@
 //! A lab's `grading.toml`: its graded tests (points, repeats, visibility),
-//! the limits every run of a test gets, and what the source gate allows.
+//! the limits every run of a test gets, the limits of building the lab,
+//! and what the source gate allows.
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,65 @@ impl Limits {
             if value == 0 {
                 bail!("{name} must be at least 1");
             }
+        }
+        Ok(())
+    }
+}
+
+/// The limits of building one lab of one submission (`[build]`): cargo and
+/// every compiler process it starts, as one process group. A build that
+/// reaches one is stopped and the lab scores zero, so each must be far above
+/// what an honest build needs — a cold build compiles the lab's dependencies
+/// too.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildLimits {
+    /// Wall-clock seconds before the build's whole process group is killed
+    /// (900 by default).
+    pub timeout_seconds: f64,
+    /// Address space of each process of the build, in MiB (`RLIMIT_AS`,
+    /// 8192 by default).
+    pub memory_mib: u64,
+    /// Compiler messages (cargo's output), in MiB, beyond which the build is
+    /// stopped: it is flooding, not reporting (64 by default).
+    pub output_mib: u64,
+}
+
+impl Default for BuildLimits {
+    fn default() -> BuildLimits {
+        BuildLimits {
+            timeout_seconds: 900.0,
+            // Cold builds of labs 01, 02, 04, 07 and 10 (dependencies
+            // included) peaked at 911 MiB of address space in one process
+            // (rustc; the linker at 898 MiB): 8 GiB is nine times that, and
+            // leaves room for the extra threads of a machine with more cores.
+            memory_mib: 8192,
+            // The same builds printed at most 120 KiB of messages.
+            output_mib: 64,
+        }
+    }
+}
+
+impl BuildLimits {
+    /// The wall-clock limit as a `Duration`.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_seconds)
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(self.timeout_seconds > 0.0 && self.timeout_seconds <= 4.0 * 3600.0) {
+            bail!(
+                "timeout_seconds must be in (0, 14400], not {}",
+                self.timeout_seconds
+            );
+        }
+        // Below this a compiler cannot even load its libraries: every build
+        // would fail, which is a mistake in the file, not a limit.
+        if self.memory_mib < 512 {
+            bail!("memory_mib must be at least 512, not {}", self.memory_mib);
+        }
+        if self.output_mib == 0 {
+            bail!("output_mib must be at least 1");
         }
         Ok(())
     }
@@ -161,6 +221,15 @@ impl GateConfig {
     }
 }
 
+/// Partial limits in `[build]`: what is left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBuild {
+    timeout_seconds: Option<f64>,
+    memory_mib: Option<u64>,
+    output_mib: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGrading {
@@ -168,6 +237,8 @@ struct RawGrading {
     limits: RawLimits,
     #[serde(default)]
     gate: GateConfig,
+    #[serde(default)]
+    build: RawBuild,
     #[serde(default)]
     test: Vec<RawTest>,
 }
@@ -194,6 +265,8 @@ pub struct GradedTest {
 pub struct Grading {
     /// The lab-wide limits (before per-test overrides).
     pub limits: Limits,
+    /// The limits of building the lab.
+    pub build: BuildLimits,
     /// The graded tests.
     pub tests: Vec<GradedTest>,
     /// What the source gate allows and denies beyond its defaults.
@@ -222,6 +295,16 @@ impl Grading {
             output_kib: l.output_kib.unwrap_or(defaults.output_kib),
         };
         limits.check().context("in [limits]")?;
+        let build_defaults = BuildLimits::default();
+        let build = BuildLimits {
+            timeout_seconds: raw
+                .build
+                .timeout_seconds
+                .unwrap_or(build_defaults.timeout_seconds),
+            memory_mib: raw.build.memory_mib.unwrap_or(build_defaults.memory_mib),
+            output_mib: raw.build.output_mib.unwrap_or(build_defaults.output_mib),
+        };
+        build.check().context("in [build]")?;
         raw.gate.check().context("in [gate]")?;
         let mut tests = Vec::new();
         for t in raw.test {
@@ -235,6 +318,7 @@ impl Grading {
         }
         Ok(Grading {
             limits,
+            build,
             tests,
             gate: raw.gate,
         })
@@ -325,6 +409,15 @@ mod tests {
         assert_eq!(grading.max_score(), 3.0);
         assert_eq!(grading.files(), ["exercises", "hidden"]);
         assert_eq!(grading.gate, GateConfig::default());
+        assert_eq!(grading.build, BuildLimits::default());
+    }
+
+    #[test]
+    fn build_limits_are_read_from_the_build_table() {
+        let grading = Grading::parse("[build]\ntimeout_seconds = 120\noutput_mib = 8").unwrap();
+        assert_eq!(grading.build.timeout_seconds, 120.0);
+        assert_eq!(grading.build.output_mib, 8);
+        assert_eq!(grading.build.memory_mib, BuildLimits::default().memory_mib);
     }
 
     #[test]
@@ -342,6 +435,10 @@ mod tests {
             ("[[test]]\nfile='e'\nname='a'\npoints=1\nrepeat=0", "repeat"),
             ("[limits]\ntimeout_seconds=0", "timeout_seconds"),
             ("[limits]\nprocesses=0", "processes"),
+            ("[build]\ntimeout_seconds=-1", "timeout_seconds"),
+            ("[build]\nmemory_mib=16", "memory_mib"),
+            ("[build]\noutput_mib=0", "output_mib"),
+            ("[build]\nmemory=16", "memory"),
             ("[[test]]\nfile='e'\nname='a'\npoints=1\nrepaet=2", "repaet"),
             (
                 "[[test]]\nfile='e'\nname='a'\npoints=1\n[[test]]\nfile='e'\nname='a'\npoints=1",

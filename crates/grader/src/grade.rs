@@ -7,6 +7,12 @@
 //! other code, labkit, the manifests — is the instructor's, so a submission
 //! that edits its tests or the harness changes nothing. And that file must
 //! pass the source gate ([`crate::gate`]) before it is built at all.
+//!
+//! Nothing a submission does stops the grading of the others: a lab that
+//! does not compile, or whose build reaches its limits (time, memory, output
+//! — see [`crate::build`]), scores zero with the reason on every test, and
+//! grading goes on with the next lab and the next submission in the same
+//! workspace and cache.
 
 use crate::build::{self, Built};
 use crate::config::{GradedTest, Visibility};
@@ -59,6 +65,9 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// An upper bound on every test's time limit, in seconds.
     pub timeout_cap: Option<f64>,
+    /// An upper bound on every build's time limit (`[build]` in a lab's
+    /// `grading.toml`), in seconds.
+    pub build_timeout_cap: Option<f64>,
     /// Print a line per lab built and per submission graded (to stderr).
     pub progress: bool,
     /// Run tests even where the kernel allows no namespaces and the grader
@@ -101,7 +110,7 @@ pub struct LabReport {
     /// The lab, e.g. "lab-01".
     pub lab: String,
     /// Why no test could run (no exercises file, the source gate refused
-    /// it, or it did not compile).
+    /// it, it did not compile, or its build exceeded its limits).
     pub problem: Option<String>,
     /// Seconds spent building.
     pub build_seconds: f64,
@@ -344,8 +353,8 @@ fn solution_others_can_read(course: &Course) -> Option<PathBuf> {
     course.labs.iter().find_map(|lab| {
         let path = exercises_in(&course.root, lab);
         let readable = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
-        let solution = std::fs::read_to_string(&path)
-            .is_ok_and(|text| text.contains("// solution:begin"));
+        let solution =
+            std::fs::read_to_string(&path).is_ok_and(|text| text.contains("// solution:begin"));
         (readable && solution).then_some(path)
     })
 }
@@ -439,9 +448,34 @@ fn build_lab(
     if options.progress {
         eprintln!("[{}] {}: building", submission.name, lab.id);
     }
-    let built = build::build_tests(workspace, target_dir, &lab.id, &lab.grading.files())?;
+    let mut limits = lab.grading.build;
+    if let Some(cap) = options.build_timeout_cap {
+        limits.timeout_seconds = limits.timeout_seconds.min(cap);
+    }
+    let built = build::build_tests(
+        workspace,
+        target_dir,
+        &lab.id,
+        &lab.grading.files(),
+        &limits,
+    )?;
     report.build_seconds = start.elapsed().as_secs_f64();
     match built {
+        Built::Exceeded(limit) => {
+            let message = format!("build exceeded its limits: {limit}");
+            zero_all(&mut report, &message);
+            report.problem = Some(format!(
+                "{message}. The lab scores zero. Look for code the compiler cannot \
+                 finish with: a `const` or `static` computed in a loop that does not \
+                 end (`#[allow(long_running_const_eval)]` turns off the compiler's \
+                 own check), a macro that expands without end, or code that makes \
+                 the compiler print warnings without end; make sure the lab builds \
+                 with `cargo test --no-run` in reasonable time. (Instructors: an \
+                 honest build that needs more can get it in the `[build]` table of \
+                 the lab's grading.toml.)"
+            ));
+            Ok((report, None))
+        }
         Built::Failed(errors) => {
             zero_all(
                 &mut report,
@@ -639,6 +673,7 @@ mod tests {
             jobs: 1,
             work_dir: dir.path().join("work"),
             timeout_cap: None,
+            build_timeout_cap: None,
             progress: false,
             unisolated: false,
         };

@@ -3,13 +3,14 @@
 //!
 //! - [`course`]: the labs with a `grading.toml`, and where a submission keeps
 //!   each lab's `src/exercises.rs` (the only file taken from a submission).
-//! - [`config`]: `grading.toml` — points, repeats, visibility, limits, and
-//!   the lab's changes to the source gate.
+//! - [`config`]: `grading.toml` — points, repeats, visibility, limits of
+//!   tests and of the build, and the lab's changes to the source gate.
 //! - [`gate`]: refuses an exercises file whose source names what only an
 //!   attack on the grader needs (`#[path]`, `include_str!`, constructors,
 //!   `process::exit`, writes past libtest's capture, assembly, `unsafe`).
-//! - [`build`]: `cargo test --no-run` of a lab's graded targets; the
-//!   executables, or the compiler's first errors.
+//! - [`build`]: `cargo test --no-run` of a lab's graded targets in a process
+//!   group of its own under time, memory and output limits; the executables,
+//!   the compiler's first errors, or the limit the build reached.
 //! - [`sandbox`]: one run of one test in its own session with resource
 //!   limits, a wall-clock limit, a process watchdog and capped output.
 //! - [`isolation`]: namespaces around each run — nothing outlives it, the

@@ -354,16 +354,20 @@ fn enter_sandbox(
 }
 
 /// The output pipe, read without blocking; keeps the first `cap` bytes.
-struct Output {
+/// (Builds read cargo's pipes with it too.)
+pub(crate) struct Output {
     file: File,
-    kept: Vec<u8>,
+    /// The first `cap` bytes read.
+    pub(crate) kept: Vec<u8>,
     cap: u64,
-    total: u64,
-    closed: bool,
+    /// Every byte read, kept or not.
+    pub(crate) total: u64,
+    /// Whether end-of-file came: every writer is gone.
+    pub(crate) closed: bool,
 }
 
 impl Output {
-    fn new(reader: OwnedFd, cap: u64) -> Result<Output> {
+    pub(crate) fn new(reader: OwnedFd, cap: u64) -> Result<Output> {
         let flags = nix::fcntl::fcntl(&reader, nix::fcntl::FcntlArg::F_GETFL)?;
         let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
         nix::fcntl::fcntl(&reader, nix::fcntl::FcntlArg::F_SETFL(flags))?;
@@ -377,7 +381,7 @@ impl Output {
     }
 
     /// Waits up to `wait` for output and reads all there is.
-    fn read_for(&mut self, wait: Duration) -> Result<()> {
+    pub(crate) fn read_for(&mut self, wait: Duration) -> Result<()> {
         if self.closed {
             std::thread::sleep(wait);
             return Ok(());
@@ -416,6 +420,8 @@ struct Process {
     group: i32,
     threads: u64,
     uid: u32,
+    /// `Z` for a zombie: dead, holding nothing but its process-table entry.
+    state: char,
 }
 
 /// Every process there is now.
@@ -435,6 +441,7 @@ fn processes() -> Vec<Process> {
             let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
             Some(Process {
                 pid,
+                state: fields.first()?.chars().next()?,
                 parent: fields.get(1)?.parse().ok()?,
                 group: fields.get(2)?.parse().ok()?,
                 threads: fields.get(17).and_then(|n| n.parse().ok()).unwrap_or(1),
@@ -452,6 +459,15 @@ pub fn group_tasks(group: Pid) -> u64 {
         .filter(|p| p.group == group.as_raw())
         .map(|p| p.threads)
         .sum()
+}
+
+/// The pids of the live (not zombie) processes of process group `group`.
+pub fn live_in_group(group: Pid) -> Vec<i32> {
+    processes()
+        .iter()
+        .filter(|p| p.group == group.as_raw() && p.state != 'Z')
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// The pids of processes owned by `uid`.

@@ -1,7 +1,11 @@
 //! The grader against hostile submissions (fixtures/hostile.toml): each is
 //! graded zero, with the right message, for what it broke and full marks for
 //! the rest; grading finishes in bounded time and leaves no process behind.
+//! Builds get a short time limit, so that a build that never ends costs the
+//! test little; the cache is filled first, so that no honest build comes near it.
 
+use grader::build::{Built, build_tests};
+use grader::config::BuildLimits;
 use grader::edition::strip_solutions;
 use grader::sandbox::{Identity, children_of, pids_of_user};
 use grader::{Course, Options, Submission, SubmissionReport, grade};
@@ -22,9 +26,12 @@ struct Fixture {
     replace: Option<String>,
     #[serde(default)]
     body: Option<String>,
-    fails: String,
+    /// No `fails`: every test must pass.
+    #[serde(default)]
+    fails: Option<String>,
     #[serde(default)]
     passes: Vec<String>,
+    #[serde(default)]
     message: String,
     #[serde(default)]
     starter: bool,
@@ -41,6 +48,10 @@ struct Fixture {
 const LAB: &str = "lab-01";
 /// Hostile tests that hang are stopped at this many seconds.
 const TIMEOUT: f64 = 5.0;
+/// Builds that never end are stopped at this many seconds. A rebuild of
+/// lab 01 (its cache filled) takes about 5 s on a quiet machine and 17 s on
+/// a 2-core machine running other builds: this leaves room for both.
+const BUILD_TIMEOUT: f64 = 45.0;
 const JOBS: usize = 2;
 
 fn course_root() -> PathBuf {
@@ -74,14 +85,16 @@ fn replace_body(solution: &str, name: &str, body: &str) -> String {
 }
 
 /// Writes the fixture's submission: the lab's directory with its exercises
-/// (and, for `edit_tests`, rewritten tests and grading.toml).
+/// (the solution unchanged when nothing is replaced; and, for `edit_tests`,
+/// rewritten tests and grading.toml).
 fn write_submission(dir: &Path, fixture: &Fixture, lab: &Path, course: &Course) {
     let solution = std::fs::read_to_string(lab.join("src/exercises.rs")).unwrap();
     let exercises = if fixture.starter {
         strip_solutions(&solution).unwrap()
-    } else {
-        let name = fixture.replace.as_deref().expect("replace");
+    } else if let Some(name) = fixture.replace.as_deref() {
         replace_body(&solution, name, fixture.body.as_deref().expect("body"))
+    } else {
+        solution
     };
     let copy = dir.join("labs").join(lab.file_name().unwrap());
     std::fs::create_dir_all(copy.join("src")).unwrap();
@@ -109,8 +122,11 @@ fn write_submission(dir: &Path, fixture: &Fixture, lab: &Path, course: &Course) 
 fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     let mut problems = Vec::new();
     for test in report.tests() {
-        let should_fail =
-            test.name.starts_with(&fixture.fails) && !fixture.passes.contains(&test.name);
+        let should_fail = fixture
+            .fails
+            .as_deref()
+            .is_some_and(|fails| test.name.starts_with(fails))
+            && !fixture.passes.contains(&test.name);
         let what = format!("{}: {}", fixture.name, test.name);
         if should_fail {
             if test.passed || test.score != 0.0 {
@@ -180,9 +196,11 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
         jobs: JOBS,
         work_dir: root.join("target/grader-fixtures"),
         timeout_cap: Some(TIMEOUT),
+        build_timeout_cap: Some(BUILD_TIMEOUT),
         progress: true,
         unisolated: false,
     };
+    fill_the_cache(&course, &options.work_dir);
     let start = Instant::now();
     // Two gradings: the fixtures as a student would hand them in, then
     // those that test the sandbox and the verdict with the gate open.
@@ -217,6 +235,22 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
         problems.push(format!(
             "does-not-compile: the compiler's error is not in the report: {:?}",
             broken.problem
+        ));
+    }
+    let endless = &report_of("endless-build").labs[0];
+    if !endless.problem.as_deref().is_some_and(|p| {
+        p.contains("build exceeded its limits: the time limit of")
+            && p.contains("long_running_const_eval")
+    }) {
+        problems.push(format!(
+            "endless-build: the report does not say which limit, and why: {:?}",
+            endless.problem
+        ));
+    }
+    if endless.build_seconds > BUILD_TIMEOUT + 15.0 {
+        problems.push(format!(
+            "endless-build: stopped after {:.1} s, not at the {BUILD_TIMEOUT} s limit",
+            endless.build_seconds
         ));
     }
     let edited = report_of("edits-the-tests");
@@ -255,6 +289,24 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
+/// Builds the lab's graded targets once with the default limits where the
+/// grader will build them: dependencies compiled from a cold cache can take
+/// minutes, far beyond the short limit the fixtures' builds get.
+fn fill_the_cache(course: &Course, work_dir: &Path) {
+    let workspace = work_dir.join("course");
+    grader::course::sync_grading_edition(&course.root, &workspace).unwrap();
+    let lab = course.labs.iter().find(|l| l.id == LAB).unwrap();
+    let built = build_tests(
+        &workspace,
+        &work_dir.join("target"),
+        LAB,
+        &lab.grading.files(),
+        &BuildLimits::default(),
+    )
+    .unwrap();
+    assert!(matches!(built, Built::Ok(_)), "the starter: {built:?}");
+}
+
 #[test]
 fn a_check_that_cannot_fail_is_caught() {
     // The checker itself must fail a fixture graded wrongly: a broken test
@@ -263,7 +315,7 @@ fn a_check_that_cannot_fail_is_caught() {
         name: "f".into(),
         replace: None,
         body: None,
-        fails: "sum_in_threads".into(),
+        fails: Some("sum_in_threads".into()),
         passes: vec![],
         message: "timed out".into(),
         starter: false,
@@ -310,4 +362,17 @@ fn a_check_that_cannot_fail_is_caught() {
     assert_eq!(check(&fixture, &wrong_message).len(), 1);
     let collateral = report(vec![test("run_in_a_thread_returns_the_value", false, "x")]);
     assert_eq!(check(&fixture, &collateral).len(), 1);
+    // Without `fails`, every test must pass.
+    let untouched = Fixture {
+        fails: None,
+        ..fixture
+    };
+    assert!(
+        check(
+            &untouched,
+            &report(vec![test("sum_in_threads_adds_up", true, "")])
+        )
+        .is_empty()
+    );
+    assert_eq!(check(&untouched, &wrong_message).len(), 1);
 }
