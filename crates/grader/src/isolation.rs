@@ -53,6 +53,10 @@ impl Isolation {
             .collect();
         dirs.sort();
         dirs.dedup();
+        // A directory inside another hidden one is hidden with it (and could
+        // not be mounted on: it does not exist in the empty file system).
+        let outer = dirs.clone();
+        dirs.retain(|d| !outer.iter().any(|o| o != d && d.starts_with(o)));
         let fresh = ["/tmp", "/var/tmp", "/dev/shm"]
             .iter()
             .map(PathBuf::from)
@@ -75,7 +79,8 @@ impl Isolation {
             &crate::config::Limits::default(),
             None,
             Some(self),
-        )?;
+        )
+        .context("entering the namespaces (unshare, mount, fork) failed")?;
         match finished.ending {
             crate::sandbox::Ending::Exited(0) => Ok(()),
             other => anyhow::bail!("an isolated /bin/true ended with {other:?}"),
@@ -316,6 +321,21 @@ mod tests {
             .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .filter(|c| String::from_utf8_lossy(c).contains(marker))
             .count()
+    }
+
+    #[test]
+    fn a_directory_inside_a_hidden_one_is_hidden_with_it() {
+        let outer = secret_dir();
+        let inner = outer.path().join("target");
+        std::fs::create_dir(&inner).unwrap();
+        let isolation = Isolation::new(&[inner.clone(), outer.path().to_path_buf()]);
+        assert!(
+            isolation
+                .hidden()
+                .contains(&outer.path().canonicalize().unwrap())
+        );
+        assert!(!isolation.hidden().contains(&inner.canonicalize().unwrap()));
+        isolation.check().unwrap();
     }
 
     #[test]

@@ -43,6 +43,18 @@ struct Fixture {
     /// Graded with every rule of the source gate allowed.
     #[serde(default)]
     behind_the_gate: bool,
+    /// `body` goes before the solution's lines instead of replacing them.
+    #[serde(default)]
+    prepend: bool,
+    /// The exercise file is a symbolic link to the instructor's solution.
+    #[serde(default)]
+    link_to_solution: bool,
+    /// Text that must appear nowhere in the report (messages, outputs, problems).
+    #[serde(default)]
+    never_shows: Vec<String>,
+    /// Files the submission's tests create that must not exist after grading.
+    #[serde(default)]
+    leaves: Vec<String>,
 }
 
 const LAB: &str = "lab-01";
@@ -61,8 +73,9 @@ fn course_root() -> PathBuf {
         .unwrap()
 }
 
-/// `solution` with the body of `pub fn name` (its solution block) replaced.
-fn replace_body(solution: &str, name: &str, body: &str) -> String {
+/// `solution` with the body of `pub fn name` (its solution block) replaced,
+/// or with `body` put before it when `prepend`.
+fn replace_body(solution: &str, name: &str, body: &str, prepend: bool) -> String {
     let lines: Vec<&str> = solution.lines().collect();
     let start = lines
         .iter()
@@ -80,6 +93,9 @@ fn replace_body(solution: &str, name: &str, body: &str) -> String {
             .unwrap();
     let mut out: Vec<&str> = lines[..=begin].to_vec();
     out.extend(body.lines());
+    if prepend {
+        out.extend(&lines[begin + 1..end]);
+    }
     out.extend(&lines[end..]);
     out.join("\n") + "\n"
 }
@@ -92,14 +108,22 @@ fn write_submission(dir: &Path, fixture: &Fixture, lab: &Path, course: &Course) 
     let exercises = if fixture.starter {
         strip_solutions(&solution).unwrap()
     } else if let Some(name) = fixture.replace.as_deref() {
-        replace_body(&solution, name, fixture.body.as_deref().expect("body"))
+        // `{course}` in a body is the instructor's course, where the solutions are.
+        let body = fixture.body.as_deref().expect("body");
+        let body = body.replace("{course}", &course.root.display().to_string());
+        replace_body(&solution, name, &body, fixture.prepend)
     } else {
         solution
     };
     let copy = dir.join("labs").join(lab.file_name().unwrap());
     std::fs::create_dir_all(copy.join("src")).unwrap();
     std::fs::create_dir_all(copy.join("tests")).unwrap();
-    std::fs::write(copy.join("src/exercises.rs"), exercises).unwrap();
+    if fixture.link_to_solution {
+        std::os::unix::fs::symlink(lab.join("src/exercises.rs"), copy.join("src/exercises.rs"))
+            .unwrap();
+    } else {
+        std::fs::write(copy.join("src/exercises.rs"), exercises).unwrap();
+    }
     if fixture.edit_tests {
         let grading = &course.labs.iter().find(|l| l.id == LAB).unwrap().grading;
         let mut toml = String::new();
@@ -146,6 +170,21 @@ fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     }
     if report.tests().count() == 0 {
         problems.push(format!("{}: no tests were graded", fixture.name));
+    }
+    let shown: Vec<&str> = report
+        .tests()
+        .flat_map(|t| [t.message.as_str(), t.output.as_str()])
+        .chain(report.labs.iter().filter_map(|l| l.problem.as_deref()))
+        .collect();
+    for secret in &fixture.never_shows {
+        if shown.iter().any(|text| text.contains(secret.as_str())) {
+            problems.push(format!("{}: the report shows {secret:?}", fixture.name));
+        }
+    }
+    for path in &fixture.leaves {
+        if Path::new(path).exists() {
+            problems.push(format!("{}: {path} outlived its test", fixture.name));
+        }
     }
     if let Some(expected) = &fixture.problem {
         let lab_problem = report.labs.first().and_then(|l| l.problem.as_deref());
@@ -322,6 +361,10 @@ fn a_check_that_cannot_fail_is_caught() {
         edit_tests: false,
         problem: None,
         behind_the_gate: false,
+        prepend: false,
+        link_to_solution: false,
+        never_shows: vec![],
+        leaves: vec![],
     };
     let test = |name: &str, passed: bool, message: &str| grader::grade::TestResult {
         lab: LAB.into(),
