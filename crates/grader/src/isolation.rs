@@ -24,7 +24,7 @@
 
 use anyhow::{Context, Result};
 use nix::libc;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -174,30 +174,34 @@ impl Plan {
                 none.cast(),
             ) as libc::c_long)?;
             for dir in &self.hidden {
-                check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    dir.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    c"mode=0555,size=4k".as_ptr().cast(),
-                ) as libc::c_long)?;
+                let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+                mount_tmpfs(dir, flags, c"mode=0555,size=4k")?;
             }
             for dir in &self.fresh {
-                check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    dir.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    self.fresh_options.as_ptr().cast(),
-                ) as libc::c_long)?;
+                mount_tmpfs(dir, libc::MS_NOSUID | libc::MS_NODEV, &self.fresh_options)?;
             }
         }
         Ok(())
     }
 }
 
+/// Mounts an empty in-memory file system on `dir`.
+unsafe fn mount_tmpfs(dir: &CStr, flags: libc::c_ulong, options: &CStr) -> nix::Result<()> {
+    // SAFETY: NUL-terminated strings that outlive the call.
+    unsafe {
+        check(libc::mount(
+            c"tmpfs".as_ptr(),
+            dir.as_ptr(),
+            c"tmpfs".as_ptr(),
+            flags,
+            options.as_ptr().cast(),
+        ) as libc::c_long)?;
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to the file at `path` (a `/proc` control file).
-unsafe fn write_file(path: &std::ffi::CStr, bytes: &[u8]) -> nix::Result<()> {
+unsafe fn write_file(path: &CStr, bytes: &[u8]) -> nix::Result<()> {
     // SAFETY: system calls on a NUL-terminated path and a live buffer.
     unsafe {
         let fd = check(libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) as libc::c_long)?
