@@ -2,8 +2,9 @@
 //! Run them with `cargo test -p lab-01 --test exercises`.
 
 use lab_01::exercises::{run_in_a_child, run_in_a_thread, sum_in_threads};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -44,14 +45,30 @@ fn run_in_a_child_runs_in_another_process() {
 
 /// A `sum_chunk` that also measures how many calls ran at the same time: each
 /// call waits (up to a limit) until `workers` calls are in flight together.
+/// It records each call's thread and chunk too: a fake could meet here with
+/// empty slices and add the numbers up itself, in the calling thread.
 struct Rendezvous {
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     workers: usize,
+    calls: Mutex<Vec<(ThreadId, Vec<u64>)>>,
 }
 
 impl Rendezvous {
+    fn new(workers: usize) -> Self {
+        Rendezvous {
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            workers,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
     fn sum(&self, chunk: &[u64]) -> u64 {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((thread::current().id(), chunk.to_vec()));
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let start = Instant::now();
@@ -75,15 +92,38 @@ fn sum_in_threads_adds_up() {
 #[test]
 fn sum_in_threads_runs_the_chunks_at_the_same_time() {
     let numbers: Vec<u64> = (1..=1000).collect();
-    let meeting = Rendezvous {
-        in_flight: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-        workers: 4,
-    };
+    let meeting = Rendezvous::new(4);
     assert_eq!(sum_in_threads(&numbers, 4, |c| meeting.sum(c)), 500_500);
     let peak = meeting.peak.load(Ordering::SeqCst);
     assert_eq!(
         peak, 4,
         "only {peak} chunk(s) were summed at the same time, expected 4"
+    );
+    // The 4 calls that met must have been the work itself: 4 chunks, none
+    // empty, that together are the input, each summed outside the caller.
+    // Calls on empty slices, with the numbers added up by the caller, meet
+    // as well, but sum nothing.
+    let calls = meeting.calls.into_inner().unwrap();
+    let sizes: Vec<usize> = calls.iter().map(|(_, chunk)| chunk.len()).collect();
+    assert_eq!(
+        calls.len(),
+        4,
+        "sum_chunk was called {} times (chunk sizes {sizes:?}), expected once per chunk",
+        calls.len()
+    );
+    assert!(
+        sizes.iter().all(|&size| size > 0),
+        "sum_chunk got an empty chunk (chunk sizes {sizes:?}): each thread should sum a quarter of the numbers"
+    );
+    let mut summed: Vec<u64> = calls.iter().flat_map(|(_, chunk)| chunk.clone()).collect();
+    summed.sort_unstable();
+    assert!(
+        summed == numbers,
+        "the chunks given to sum_chunk (sizes {sizes:?}) are not the numbers, each once"
+    );
+    let caller = thread::current().id();
+    assert!(
+        calls.iter().all(|(thread, _)| *thread != caller),
+        "a chunk was summed in the calling thread"
     );
 }

@@ -69,13 +69,24 @@ fn run_in_a_child_reports_a_child_that_dies() {
 
 #[test]
 fn sum_in_threads_uses_one_thread_per_chunk() {
+    // Each call's chunk is recorded too: a fake could call sum_chunk on
+    // empty slices in 3 threads and add the numbers up in the caller.
     let numbers: Vec<u64> = (0..3000).collect();
     let threads = Mutex::new(HashSet::new());
+    let chunks = Mutex::new(Vec::new());
     let total = sum_in_threads(&numbers, 3, |chunk| {
         threads.lock().unwrap().insert(thread::current().id());
+        chunks.lock().unwrap().push(chunk.to_vec());
         chunk.iter().sum()
     });
     assert_eq!(total, (0..3000).sum::<u64>());
+    let chunks = chunks.into_inner().unwrap();
+    let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    assert!(
+        sizes.len() == 3 && sizes.iter().all(|&size| size > 0),
+        "expected 3 chunks, none empty; sum_chunk got chunks of sizes {sizes:?}"
+    );
+    assert_covers(&chunks, &numbers);
     let used = threads.lock().unwrap();
     assert_eq!(
         used.len(),
@@ -91,8 +102,29 @@ fn sum_in_threads_uses_one_thread_per_chunk() {
 
 #[test]
 fn sum_in_threads_handles_uneven_and_tiny_inputs() {
-    let numbers: Vec<u64> = (1..=10).collect();
-    assert_eq!(sum_in_threads(&numbers, 3, |c| c.iter().sum()), 55);
-    assert_eq!(sum_in_threads(&[5], 4, |c| c.iter().sum()), 5);
+    // The chunks summed must be the input: a fake that adds the numbers up
+    // itself and calls sum_chunk on empty slices gets the totals right.
+    for (numbers, workers) in [((1..=10).collect::<Vec<u64>>(), 3), (vec![5], 4)] {
+        let chunks = Mutex::new(Vec::new());
+        let total = sum_in_threads(&numbers, workers, |chunk| {
+            chunks.lock().unwrap().push(chunk.to_vec());
+            chunk.iter().sum()
+        });
+        assert_eq!(total, numbers.iter().sum::<u64>(), "{numbers:?}");
+        assert_covers(&chunks.into_inner().unwrap(), &numbers);
+    }
     assert_eq!(sum_in_threads(&[], 2, |c| c.iter().sum()), 0);
+}
+
+/// Checks that the chunks `sum_chunk` was given are `numbers` (sorted, each
+/// distinct), each number once.
+fn assert_covers(chunks: &[Vec<u64>], numbers: &[u64]) {
+    let mut summed: Vec<u64> = chunks.concat();
+    summed.sort_unstable();
+    let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    assert!(
+        summed == numbers,
+        "the chunks given to sum_chunk (sizes {sizes:?}) are not the {} numbers, each once",
+        numbers.len()
+    );
 }

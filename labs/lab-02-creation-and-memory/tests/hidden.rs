@@ -50,3 +50,22 @@ fn a_child_that_writes_a_quarter_copies_a_quarter() {
         "the parent's buffer changed"
     );
 }
+
+#[test]
+fn a_child_that_writes_shared_memory_copies_nothing() {
+    // A shared mapping is not copied on write: the child writes the very
+    // pages the parent has (filled here, so each page is mapped by both and
+    // counts as shared, not private), and its private memory hardly grows.
+    // A fake that returns pages × page size without forking a child that
+    // measures says 16 MiB here.
+    let _one = MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+    let mut buffer = Mapping::shared(16 << 20).unwrap();
+    buffer.as_mut_slice().fill(5);
+    let pages = buffer.len() / page_size();
+    let growth = private_growth_of_a_writing_child(&mut buffer, pages).unwrap();
+    assert!(
+        growth < 1 << 20,
+        "writing every page of a 16 MiB shared mapping added {growth} bytes of private memory: \
+         shared pages are not copied, so measure what the child's writes really did"
+    );
+}
