@@ -225,7 +225,7 @@ pub fn grade(
         .collect::<std::io::Result<Vec<_>>>()
         .context("reading the starters of the grading workspace")?;
     let area = public_tempdir()?;
-    let isolation = isolate(course, options)?;
+    let isolation = isolate(course, submissions, options, area.path())?;
     sandbox::become_subreaper();
     let mut tally = Tally {
         reports: submissions
@@ -305,12 +305,28 @@ pub fn grade(
     Ok(tally.reports)
 }
 
-/// The namespaces each test runs in: the course and the work directory out
-/// of sight. Where the kernel refuses them, a root grader goes on with its
+/// The namespaces each test runs in: the course, the work directory and the
+/// submissions out of sight. Where the kernel refuses them, a root grader goes on with its
 /// sandbox users (which still kill every process a test leaves); a grader
 /// that is not root refuses, unless told the code is trusted.
-fn isolate(course: &Course, options: &Options) -> Result<Option<Isolation>> {
-    let isolation = Isolation::new(&[course.root.clone(), options.work_dir.clone()]);
+fn isolate(
+    course: &Course,
+    submissions: &[Submission],
+    options: &Options,
+    area: &Path,
+) -> Result<Option<Isolation>> {
+    // Out of sight: the solutions, the build, every run's program and
+    // directory, and every submission (a test must not read another
+    // student's code, nor write it).
+    let hidden: Vec<PathBuf> = [
+        course.root.clone(),
+        options.work_dir.clone(),
+        area.to_path_buf(),
+    ]
+    .into_iter()
+    .chain(submissions.iter().map(|s| s.dir.clone()))
+    .collect();
+    let isolation = Isolation::new(&hidden);
     let Err(why) = isolation.check() else {
         return Ok(Some(isolation));
     };

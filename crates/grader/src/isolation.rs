@@ -9,6 +9,9 @@
 //! read-only file system (no solution, no hidden test's source, no key can be
 //! read), and `/tmp`, `/var/tmp` and `/dev/shm` are fresh, private and gone
 //! when the run ends (files and POSIX shared memory cannot be left behind).
+//! The test starts in that private `/tmp`, from its program file opened
+//! before the fork: the directory holding every run's programs and working
+//! directories is out of its sight too, so one test cannot touch another's.
 //! A grader that is not root gets the privilege to do this in a user
 //! namespace of its own, where its user id maps to itself.
 //!
@@ -92,12 +95,41 @@ impl Isolation {
         &self.hidden
     }
 
-    /// Everything one run needs, allocated before the fork. Each fresh file
-    /// system may hold `size_mib` MiB (it lives in memory).
-    pub fn plan(&self, size_mib: u64) -> Result<Plan> {
+    /// Everything one run of `program` with `args` and `env` needs,
+    /// allocated before the fork. Each fresh file system may hold `size_mib`
+    /// MiB (it lives in memory).
+    pub fn plan(
+        &self,
+        size_mib: u64,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<Plan> {
+        use std::os::unix::fs::OpenOptionsExt;
         let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).context("a path with a NUL byte");
+        let text = |t: String| CString::new(t).context("an argument with a NUL byte");
         let user = !nix::unistd::geteuid().is_root();
         let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+        // Opened here (close-on-exec), because the run will not see its path.
+        let program_file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(program)
+            .with_context(|| format!("cannot open {}", program.display()))?;
+        let argv: Vec<CString> = std::iter::once(c(program))
+            .chain(args.iter().map(|a| text(a.clone())))
+            .collect::<Result<_>>()?;
+        let envp: Vec<CString> = env
+            .iter()
+            .map(|(k, v)| text(format!("{k}={v}")))
+            .collect::<Result<_>>()?;
+        let pointers = |strings: &[CString]| -> Vec<usize> {
+            strings
+                .iter()
+                .map(|s| s.as_ptr() as usize)
+                .chain(std::iter::once(0))
+                .collect()
+        };
         Ok(Plan {
             hidden: self.hidden.iter().map(|p| c(p)).collect::<Result<_>>()?,
             fresh: self.fresh.iter().map(|p| c(p)).collect::<Result<_>>()?,
@@ -108,6 +140,11 @@ impl Isolation {
                     format!("{gid} {gid} 1\n").into_bytes(),
                 )
             }),
+            argv_pointers: pointers(&argv),
+            envp_pointers: pointers(&envp),
+            program: program_file.into(),
+            argv,
+            envp,
         })
     }
 }
@@ -120,6 +157,16 @@ pub struct Plan {
     fresh_options: CString,
     /// `uid_map` and `gid_map` lines, when a user namespace is needed.
     user_maps: Option<(Vec<u8>, Vec<u8>)>,
+    /// The program, opened before the fork.
+    program: std::os::fd::OwnedFd,
+    /// Its arguments (the first is its path) and environment.
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    /// Pointers to `argv`'s and `envp`'s strings, NULL-terminated, as
+    /// `execveat` wants them (kept as integers, so that the plan can move
+    /// into the child's closure; the strings' buffers do not move).
+    argv_pointers: Vec<usize>,
+    envp_pointers: Vec<usize>,
 }
 
 /// Turns a C-style return value into a `nix::Result`.
@@ -159,6 +206,31 @@ impl Plan {
                 init => keep(init as libc::pid_t, status_in, status_out),
             }
         }
+    }
+
+    /// Starts the program in the private `/tmp`, from the file opened before
+    /// the fork. Returns only if that fails.
+    ///
+    /// # Safety
+    /// Only between `fork` and `exec`, after [`Plan::enter`], in the process
+    /// that goes on to run the test.
+    pub unsafe fn exec(&self) -> nix::Result<()> {
+        use std::os::fd::AsRawFd;
+        // The strings are still owned by `self`: the pointers are valid.
+        let _ = (&self.argv, &self.envp);
+        // SAFETY: NUL-terminated strings and NULL-terminated pointer arrays.
+        unsafe {
+            check(libc::chdir(c"/tmp".as_ptr()) as libc::c_long)?;
+            libc::syscall(
+                libc::SYS_execveat,
+                self.program.as_raw_fd(),
+                c"".as_ptr(),
+                self.argv_pointers.as_ptr(),
+                self.envp_pointers.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+        }
+        Err(nix::errno::Errno::last())
     }
 
     /// Makes mounts private, covers the hidden directories, mounts the fresh ones.
@@ -404,6 +476,33 @@ mod tests {
     }
 
     #[test]
+    fn a_test_starts_in_its_own_tmp_and_cannot_reach_other_runs() {
+        // Every run's directory sits side by side in one area: a test must
+        // not reach another's (its program, its files) through `..`.
+        let area = tempfile::tempdir().unwrap();
+        let mine = area.path().join("run-1");
+        let other = area.path().join("run-2");
+        std::fs::create_dir_all(&mine).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("program"), "the answer is 42").unwrap();
+        let done = run(
+            Path::new("/bin/sh"),
+            &[
+                "-c".to_string(),
+                "pwd; cat ../run-2/program; cat run-2/program; touch ../run-2/x".to_string(),
+            ],
+            &mine,
+            &Limits::default(),
+            None,
+            Some(&Isolation::new(&[])),
+        )
+        .unwrap();
+        assert!(done.output.starts_with("/tmp\n"), "{}", done.output);
+        assert!(!done.output.contains("42"), "{}", done.output);
+        assert!(!other.join("x").exists());
+    }
+
+    #[test]
     fn temporary_files_and_shared_memory_do_not_outlive_the_test() {
         let name = format!("grader-isolation-{}", std::process::id());
         let done = isolated(
@@ -436,6 +535,7 @@ mod tests {
         a_process_that_left_the_session_dies_with_the_test();
         let secret = std::env::var_os("GRADER_SECRET_DIR").expect("set by the caller");
         hidden_is_hidden(Path::new(&secret));
+        a_test_starts_in_its_own_tmp_and_cannot_reach_other_runs();
         temporary_files_and_shared_memory_do_not_outlive_the_test();
         a_run_sees_its_own_pids();
     }

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -109,25 +109,28 @@ pub fn run(
     // such a path at run time cannot write past libtest's capture with it.
     let (reader, writer) = std::os::unix::net::UnixStream::pair().context("socketpair failed")?;
     let (reader, writer) = (OwnedFd::from(reader), OwnedFd::from(writer));
-    let plan = isolation
-        .map(|i| i.plan(limits.memory_mib.max(256)))
-        .transpose()?;
-    // Isolated, the program's directory may be covered (it can live under
-    // /tmp): it is started by a path relative to `dir`, which stays open.
-    let (program, private) = match &plan {
-        Some(_) => (relative_to(program, dir), Path::new("/tmp")),
-        None => (program.to_path_buf(), dir),
+    // Isolated, the test starts in its private /tmp, and the program is
+    // opened before its directory (in /tmp too) is covered.
+    let private = match isolation {
+        Some(_) => "/tmp".to_string(),
+        None => dir.to_string_lossy().into_owned(),
     };
-    let mut command = Command::new(&program);
+    let env = [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", private.as_str()),
+        ("TMPDIR", private.as_str()),
+        ("LANG", "C.UTF-8"),
+        ("RUST_BACKTRACE", "0"),
+    ];
+    let plan = isolation
+        .map(|i| i.plan(limits.memory_mib.max(256), program, args, &env))
+        .transpose()?;
+    let mut command = Command::new(program);
     command
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", private)
-        .env("TMPDIR", private)
-        .env("LANG", "C.UTF-8")
-        .env("RUST_BACKTRACE", "0")
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::from(writer.try_clone()?))
         .stderr(Stdio::from(writer));
@@ -212,25 +215,6 @@ impl Watched {
     fn tasks(&self) -> u64 {
         group_tasks(self.group).saturating_sub(self.extra)
     }
-}
-
-/// `path` as seen from `dir`: `../x/y` for `/a/x/y` seen from `/a/d`.
-fn relative_to(path: &Path, dir: &Path) -> PathBuf {
-    let path_parts: Vec<_> = path.components().collect();
-    let dir_parts: Vec<_> = dir.components().collect();
-    let common = path_parts
-        .iter()
-        .zip(&dir_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut relative = PathBuf::new();
-    for _ in common..dir_parts.len() {
-        relative.push("..");
-    }
-    for part in &path_parts[common..] {
-        relative.push(part);
-    }
-    relative
 }
 
 /// Reads output and watches the clock, the output's size and the number of
@@ -350,6 +334,12 @@ fn enter_sandbox(
     // Changing user clears the parent-death signal, so it is set last: if
     // the grader dies, its tests die with it.
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    if let Some(plan) = plan {
+        // Isolated, the program's directory is out of sight: it is started
+        // from the file opened before the fork. Returns only on failure.
+        // SAFETY: as above; the plan's strings were prepared before the fork.
+        unsafe { plan.exec()? };
+    }
     Ok(())
 }
 
