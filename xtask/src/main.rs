@@ -11,6 +11,7 @@
 mod grade;
 mod gradescope;
 mod labs;
+mod leftovers;
 mod libtest;
 mod release;
 mod run;

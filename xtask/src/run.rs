@@ -58,9 +58,11 @@ pub fn measure(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
 
 /// Runs each lab (quick or full) and prints one row per claim, then
 /// `claims: N passed, N failed, N skipped; demonstrations: N shown`.
-/// Fails if any claim or lab failed.
+/// Fails if any claim or lab failed, or a lab left a process behind.
 pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
+    // A lab that leaves a process behind fails here (see `leftovers`).
+    crate::leftovers::become_subreaper()?;
     let mut claims = Vec::new();
     let mut broken = Vec::new();
     for lab in labs {
@@ -77,6 +79,14 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
             .output()
             .with_context(|| format!("could not run {}", lab.id))?;
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        let left = crate::leftovers::collect();
+        if !left.is_empty() {
+            broken.push(format!(
+                "{}: left processes behind: {}",
+                lab.id,
+                left.join("; ")
+            ));
+        }
         match LabResults::load(&path) {
             Ok(results) => claims.extend(results.claims.into_iter().map(|c| (lab.id.clone(), c))),
             Err(err) => {

@@ -1,6 +1,6 @@
 //! Lab 08 leaves no process behind — not its stuck children, not the
-//! children of its story parents — in its demos run here (the course's
-//! tests/no_leftovers.rs runs the whole lab).
+//! children of its story parents — in its demos run here (`cargo xtask
+//! verify` checks a whole run of the lab).
 //!
 //! The test makes itself a *child subreaper*: any process orphaned below it
 //! is re-parented to it, so an orphan shows up here as a child of ours. It
@@ -20,6 +20,6 @@ fn no_demo_leaves_a_process_behind() {
     lab_08::watchdog::find_deadlock_in_child(lab_08::hanging_transfers, limit * 10).unwrap();
     assert_eq!(leftover_children(), Vec::<String>::new(), "after the demos");
 
-    // A whole quick run of the lab is checked by the course's own
-    // tests/no_leftovers.rs, which runs every lab.
+    // A whole quick run of the lab is checked by `cargo xtask verify`,
+    // which runs every lab as a child subreaper.
 }

@@ -1,7 +1,7 @@
 //! Lab 09 leaves no process behind — not its crashed children, not the
 //! children of its story parents, not a worker it signalled — and no
-//! temporary file, in its demos run here (the course's tests/no_leftovers.rs
-//! runs the whole lab).
+//! temporary file, in its demos run here (`cargo xtask verify` checks a
+//! whole run of the lab).
 //!
 //! The test makes itself a *child subreaper*: any process orphaned below it
 //! is re-parented to it, so an orphan shows up here as a child of ours. It
@@ -42,6 +42,6 @@ fn no_demo_leaves_a_process_or_a_file_behind() {
     assert!(!dir.exists(), "{} is still there", dir.display());
     assert_eq!(leftover_children(), Vec::<String>::new(), "after the demos");
 
-    // A whole quick run of the lab is checked by the course's own
-    // tests/no_leftovers.rs, which runs every lab.
+    // A whole quick run of the lab is checked by `cargo xtask verify`,
+    // which runs every lab as a child subreaper.
 }

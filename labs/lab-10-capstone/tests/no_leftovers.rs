@@ -1,6 +1,6 @@
 //! Lab 10 leaves nothing behind: no process (a child per item, the process
 //! pool's workers) and no thread (the server's, the pools') once a job and
-//! its pools are dropped (the course's tests/no_leftovers.rs runs the whole
+//! its pools are dropped (`cargo xtask verify` checks a whole run of the
 //! lab).
 //!
 //! The test makes itself a *child subreaper*: any process orphaned below it
