@@ -59,6 +59,7 @@ pub fn run(root: &Path, request: Request) -> Result<ExitCode> {
         build_timeout_cap: request.build_timeout,
         progress: true,
         unisolated: request.unisolated,
+        build_dir: None,
     };
     let reports = grader::grade(&course, &submissions, &options)?;
     write(&reports, &request)?;

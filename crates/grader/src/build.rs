@@ -84,7 +84,8 @@ struct Diagnostic {
     rendered: Option<String>,
 }
 
-/// `cargo test --no-run -p LAB --test T…` in `workspace`, into `target_dir`,
+/// `cargo test --no-run -p LAB --test T…` in `workspace`, into `target_dir`
+/// (sharing `build_dir` for cargo's intermediate files, when given),
 /// under `limits`. Errors only when the build cannot be run or stopped at all
 /// (no cargo, a limit the system refuses, a process that survives being
 /// killed) — a submission that reaches a limit is [`Built::Exceeded`].
@@ -94,6 +95,7 @@ pub fn build_tests(
     lab: &str,
     targets: &[String],
     limits: &BuildLimits,
+    build_dir: Option<&Path>,
 ) -> Result<Built> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
@@ -104,6 +106,11 @@ pub fn build_tests(
         .arg("--target-dir")
         .arg(target_dir)
         .env("CARGO_TERM_COLOR", "never");
+    // Another build directory (cargo's intermediate files) to share, e.g.
+    // the instructor's: its crates.io crates are then not compiled again.
+    if let Some(dir) = build_dir {
+        command.env("CARGO_BUILD_BUILD_DIR", dir);
+    }
     for target in targets {
         command.args(["--test", target]);
     }
@@ -432,7 +439,7 @@ mod tests {
         let targets = vec!["t".to_string()];
         tiny_crate(&krate, ENDLESS);
         let start = Instant::now();
-        let built = build_tests(&krate, &target, "tiny", &targets, &limits(5.0)).unwrap();
+        let built = build_tests(&krate, &target, "tiny", &targets, &limits(5.0), None).unwrap();
         assert!(start.elapsed() < Duration::from_secs(30));
         let Built::Exceeded(limit) = built else {
             panic!("{built:?}");
@@ -442,7 +449,7 @@ mod tests {
         assert!(left.is_empty(), "left running: {left:?}");
         // No lock is left behind: the next build in the same cache finishes.
         tiny_crate(&krate, "pub fn x() -> u64 {\n    1\n}\n");
-        let built = build_tests(&krate, &target, "tiny", &targets, &limits(300.0)).unwrap();
+        let built = build_tests(&krate, &target, "tiny", &targets, &limits(300.0), None).unwrap();
         let Built::Ok(executables) = built else {
             panic!("{built:?}");
         };
@@ -475,7 +482,7 @@ mod tests {
         {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let built = build_tests(&krate, &target, "tiny", &["t".into()], &limits(3.0));
+        let built = build_tests(&krate, &target, "tiny", &["t".into()], &limits(3.0), None);
         let _ = stop_group(&mut holder, holder_group);
         let err = format!("{:#}", built.unwrap_err());
         assert!(err.contains("lock that another program holds"), "{err}");
@@ -503,6 +510,7 @@ mod tests {
             "tiny",
             &["t".into()],
             &tight,
+            None,
         )
         .unwrap();
         let Built::Exceeded(limit) = built else {

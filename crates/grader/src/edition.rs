@@ -30,6 +30,9 @@ pub fn for_grading(relative: &Path, content: Vec<u8>) -> Result<Option<Vec<u8>>>
     if instructor_only(relative) {
         return Ok(None);
     }
+    if relative == Path::new("Cargo.toml") {
+        return Ok(Some(mark_version(content, "grading")?));
+    }
     if !(relative.starts_with("labs") && relative.extension().is_some_and(|e| e == "rs")) {
         return Ok(Some(content));
     }
@@ -40,6 +43,31 @@ pub fn for_grading(relative: &Path, content: Vec<u8>) -> Result<Option<Vec<u8>>>
         Ok(stripped) => Ok(Some(stripped.into_bytes())),
         Err(err) => bail!("in {}: {err}", relative.display()),
     }
+}
+
+/// A root manifest whose `[workspace.package]` version (which every package
+/// of the course takes) gets a mark: `0.1.0` becomes `0.1.0-grading`. A
+/// build of a graded copy may then share a build directory with the
+/// instructor's (crates.io crates compiled once) without any of its packages
+/// taking the name and version of an instructor's build. A manifest without
+/// that version is left as it is.
+pub fn mark_version(manifest: Vec<u8>, mark: &str) -> Result<Vec<u8>> {
+    let Ok(text) = String::from_utf8(manifest.clone()) else {
+        return Ok(manifest);
+    };
+    let Ok(mut table) = toml::from_str::<toml::Table>(&text) else {
+        return Ok(manifest);
+    };
+    let Some(version) = table
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("package"))
+        .and_then(|p| p.get_mut("version"))
+    else {
+        return Ok(manifest);
+    };
+    let marked = format!("{}-{mark}", version.as_str().unwrap_or("0.0.0"));
+    *version = toml::Value::String(marked);
+    Ok(toml::to_string(&table)?.into_bytes())
 }
 
 /// Removes solution blocks and uncomments starter lines.
@@ -135,6 +163,30 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("line 2")
+        );
+    }
+
+    #[test]
+    fn the_graded_copy_has_a_version_of_its_own() {
+        let manifest =
+            b"[workspace]\nmembers = []\n[workspace.package]\nversion = \"0.1.0\"\n".to_vec();
+        let marked = for_grading(Path::new("Cargo.toml"), manifest)
+            .unwrap()
+            .unwrap();
+        let table: toml::Table = toml::from_str(std::str::from_utf8(&marked).unwrap()).unwrap();
+        assert_eq!(
+            table["workspace"]["package"]["version"].as_str(),
+            Some("0.1.0-grading")
+        );
+        // A lab's manifest, or one without a workspace version, is unchanged.
+        let lab = b"[package]\nname = \"lab-01\"\n".to_vec();
+        assert_eq!(
+            for_grading(Path::new("labs/x/Cargo.toml"), lab.clone()).unwrap(),
+            Some(lab.clone())
+        );
+        assert_eq!(
+            for_grading(Path::new("Cargo.toml"), lab.clone()).unwrap(),
+            Some(lab)
         );
     }
 

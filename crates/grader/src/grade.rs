@@ -73,6 +73,11 @@ pub struct Options {
     /// Run tests even where the kernel allows no namespaces and the grader
     /// is not root — safe only for code you trust (your own).
     pub unisolated: bool,
+    /// A build directory to share (cargo's `build-dir`), e.g. the
+    /// instructor's `target`: crates.io crates already compiled there are
+    /// not compiled again. The graded copy's packages have a version of their
+    /// own, so none of its builds takes the place of an instructor's.
+    pub build_dir: Option<PathBuf>,
 }
 
 /// The result of one graded test.
@@ -474,6 +479,7 @@ fn build_lab(
         &lab.id,
         &lab.grading.files(),
         &limits,
+        options.build_dir.as_deref(),
     )?;
     report.build_seconds = start.elapsed().as_secs_f64();
     match built {
@@ -692,6 +698,7 @@ mod tests {
             build_timeout_cap: None,
             progress: false,
             unisolated: false,
+            build_dir: None,
         };
         // The workspace does not exist: a refused file never reaches it, and
         // no build is attempted.

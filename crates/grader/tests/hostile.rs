@@ -238,8 +238,11 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
         build_timeout_cap: Some(BUILD_TIMEOUT),
         progress: true,
         unisolated: false,
+        // The course's own build directory: lab 01's crates.io crates are
+        // compiled there already (by `cargo test --workspace`).
+        build_dir: Some(root.join("target")),
     };
-    fill_the_cache(&course, &options.work_dir);
+    fill_the_cache(&course, &options);
     let start = Instant::now();
     // Two gradings: the fixtures as a student would hand them in, then
     // those that test the sandbox and the verdict with the gate open.
@@ -331,7 +334,8 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
 /// Builds the lab's graded targets once with the default limits where the
 /// grader will build them: dependencies compiled from a cold cache can take
 /// minutes, far beyond the short limit the fixtures' builds get.
-fn fill_the_cache(course: &Course, work_dir: &Path) {
+fn fill_the_cache(course: &Course, options: &Options) {
+    let work_dir = &options.work_dir;
     let workspace = work_dir.join("course");
     grader::course::sync_grading_edition(&course.root, &workspace).unwrap();
     let lab = course.labs.iter().find(|l| l.id == LAB).unwrap();
@@ -341,6 +345,7 @@ fn fill_the_cache(course: &Course, work_dir: &Path) {
         LAB,
         &lab.grading.files(),
         &BuildLimits::default(),
+        options.build_dir.as_deref(),
     )
     .unwrap();
     assert!(matches!(built, Built::Ok(_)), "the starter: {built:?}");
