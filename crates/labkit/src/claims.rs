@@ -67,6 +67,10 @@ pub enum Needs {
     /// At least this many workers (`--workers`): "no speedup" needs two
     /// workers to mean anything, since one worker is never faster than itself.
     Workers(usize),
+    /// No more workers (`--workers`) than cores: the claim compares "too
+    /// many" workers with a count that fits the machine, which on a machine
+    /// with fewer cores than workers is already too many.
+    WorkersWithinCores,
     /// Two processes really running at once while it was measured: the
     /// parallel capacity measured in the same rounds reached its floor.
     /// (Spinning partners, for example, are fast only when each has a core.)
@@ -166,6 +170,13 @@ impl Claim {
     /// The claim compares several workers with one: it needs `--workers` ≥ 2.
     pub fn needs_workers(mut self, workers: usize) -> Claim {
         self.needs.push(Needs::Workers(workers));
+        self
+    }
+
+    /// The claim compares many workers with `--workers` of them as a count
+    /// that fits the cores: it needs no more workers than cores.
+    pub fn needs_workers_within_cores(mut self) -> Claim {
+        self.needs.push(Needs::WorkersWithinCores);
         self
     }
 
@@ -312,6 +323,14 @@ fn unmet_need(needs: &[Needs], here: &Conditions) -> Option<String> {
             "needs --workers ≥ {n} to compare workers with one; this run used {}",
             here.workers
         )),
+        Needs::WorkersWithinCores if here.workers > here.cores => Some(format!(
+            "compares with {} workers as a count that fits the cores, but this machine has {} core{}: \
+             {} workers are already too many here",
+            here.workers,
+            here.cores,
+            if here.cores == 1 { "" } else { "s" },
+            here.workers
+        )),
         _ => None,
     })
 }
@@ -456,6 +475,22 @@ mod tests {
             ..TWO_CORES
         };
         assert_eq!(check(3.0, &uncalibrated).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_claim_about_too_many_workers_needs_a_baseline_that_fits_the_cores() {
+        let claim = Claim::new("c", "x", Check::AtLeast(2.0), "s").needs_workers_within_cores();
+        let check = |here: &Conditions| evaluate(&claim, "e", &measured(1.0, Unit::Times), here);
+        // Two workers on two cores: checked (and this value fails it).
+        assert_eq!(check(&TWO_CORES).verdict, Verdict::Fail);
+        // Two workers on one core are already too many: skipped, saying so.
+        let one_core = Conditions {
+            cores: 1,
+            ..TWO_CORES
+        };
+        let skipped = check(&one_core);
+        assert_eq!(skipped.verdict, Verdict::Skipped);
+        assert!(skipped.reason.unwrap().contains("already too many"));
     }
 
     #[test]

@@ -1131,7 +1131,8 @@ pub fn lab() -> Lab {
                 run: mixed,
                 claims: vec![
                     Claim::new("mixed-beyond-cores", "threads_max_vs_workers", Check::AtMost(MIXED_BEYOND),
-                        "Tasks that compute and then wait as long still gain from threads beyond the cores: the most threads take at most {threshold} of the time of {workers}."),
+                        "Tasks that compute and then wait as long still gain from threads beyond the cores: the most threads take at most {threshold} of the time of {workers}.")
+                        .needs_workers_within_cores(),
                 ],
             },
             Experiment {
@@ -1140,9 +1141,11 @@ pub fn lab() -> Lab {
                 run: oversubscription,
                 claims: vec![
                     Claim::new("oversubscribed-threads-wait", "threads_max_wait_vs_workers", Check::AtLeast(WAIT_GROWTH),
-                        "With the most CPU-bound threads, the workers spend at least {threshold} as long in all waiting for a CPU as {workers} threads do."),
+                        "With the most CPU-bound threads, the workers spend at least {threshold} as long in all waiting for a CPU as {workers} threads do.")
+                        .needs_workers_within_cores(),
                     Claim::new("oversubscribed-processes-wait", "processes_max_wait_vs_workers", Check::AtLeast(WAIT_GROWTH),
-                        "The same for processes: at least {threshold} as long waiting for a CPU."),
+                        "The same for processes: at least {threshold} as long waiting for a CPU.")
+                        .needs_workers_within_cores(),
                 ],
             },
             Experiment {
