@@ -26,7 +26,11 @@ impl Bar {
             .as_ref()
             .map_or((metric.value, metric.value), |s| (s.ci_low, s.ci_high));
         Bar {
-            label: metric.label.trim_start_matches("speedup of ").to_string(),
+            label: metric
+                .label
+                .trim_start_matches("speedup of ")
+                .trim_start_matches("speedup: ")
+                .to_string(),
             value: metric.value,
             low,
             high,
@@ -36,7 +40,8 @@ impl Bar {
 
 const BAR: RGBColor = RGBColor(70, 130, 180);
 const IDEAL: RGBColor = RGBColor(46, 139, 87);
-const CAPACITY: RGBColor = RGBColor(205, 133, 63);
+// Darker than peru, so the line keeps 3:1 contrast on the chart's white.
+const CAPACITY: RGBColor = RGBColor(178, 102, 34);
 
 /// The chart as an `<svg>` element with no blank lines (so Markdown keeps it whole).
 pub fn speedups(
@@ -48,7 +53,7 @@ pub fn speedups(
     let mut svg = String::new();
     draw(&mut svg, title, bars, workers, capacity)
         .map_err(|e| anyhow!("drawing the chart failed: {e}"))?;
-    Ok(finish(svg))
+    Ok(finish(svg, title))
 }
 
 fn draw(
@@ -59,52 +64,12 @@ fn draw(
     capacity: Option<f64>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let ideal = workers as f64;
-    let top = bars
+    let right = bars
         .iter()
         .map(|b| b.high)
         .chain([ideal, capacity.unwrap_or(0.0)])
         .fold(1.0, f64::max)
-        * 1.4; // headroom so the legend sits above the reference lines
-    let root = SVGBackend::with_string(svg, (640, 320)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let count = bars.len();
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
-        .build_cartesian_2d(0.0..count as f64, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_labels(0)
-        .y_desc("× faster than sequential")
-        .y_label_formatter(&|v| format!("{v:.1}×"))
-        .draw()?;
-    for (i, bar) in bars.iter().enumerate() {
-        let x = i as f64;
-        chart.draw_series([Rectangle::new(
-            [(x + 0.2, 0.0), (x + 0.8, bar.value)],
-            BAR.filled(),
-        )])?;
-        chart.draw_series([ErrorBar::new_vertical(
-            x + 0.5,
-            bar.low,
-            bar.value,
-            bar.high,
-            BLACK.stroke_width(1),
-            8,
-        )])?;
-        chart.draw_series([Text::new(
-            format!("{} {}", bar.label, format::value(bar.value, Unit::Times)),
-            (x + 0.5, 0.0),
-            ("sans-serif", 14)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        )])?;
-    }
+        * 1.1;
     // Reference lines: no speedup, the ideal, and what this machine delivered.
     let show = |v: f64| format::value(v, Unit::Times);
     let mut lines = vec![
@@ -119,18 +84,67 @@ fn draw(
         let label = format!("this machine's measured capacity: {}", show(capacity));
         lines.push((capacity, CAPACITY.stroke_width(2), label));
     }
-    for (y, style, label) in lines {
-        chart
-            .draw_series(LineSeries::new(vec![(0.0, y), (count as f64, y)], style))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
-    }
+    // One row per bar, its label above it (long labels need the width), and
+    // the legend below the plot, where it can cover no bar.
+    let legend_height = 8 + 20 * lines.len() as u32;
+    let height = 84 + 34 * bars.len() as u32 + legend_height;
+    let root = SVGBackend::with_string(svg, (640, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (plot, legend) = root.split_vertically(height - legend_height);
+    let rows = bars.len() as f64;
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(title, ("sans-serif", 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(8)
+        .build_cartesian_2d(0.0..right, 0.0..rows)?;
     chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .y_labels(0)
+        .x_labels(8)
+        .x_desc("× faster than sequential")
+        .x_label_formatter(&|v| format!("{v:.1}×"))
         .draw()?;
+    // The reference lines first, so that bars and labels are drawn over them.
+    for (i, (x, style, label)) in lines.into_iter().enumerate() {
+        chart.draw_series(LineSeries::new(vec![(x, 0.0), (x, rows)], style))?;
+        let y = 10 + 20 * i as i32;
+        legend.draw(&PathElement::new(vec![(60, y), (84, y)], style))?;
+        legend.draw(&Text::new(
+            label,
+            (92, y),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
+    for (i, bar) in bars.iter().enumerate() {
+        // Row i from the top: its label above, its bar below.
+        let top = rows - i as f64;
+        chart.draw_series([Rectangle::new(
+            [(0.0, top - 0.95), (bar.value, top - 0.55)],
+            BAR.filled(),
+        )])?;
+        chart.draw_series([ErrorBar::new_horizontal(
+            top - 0.75,
+            bar.low,
+            bar.value,
+            bar.high,
+            BLACK.stroke_width(1),
+            6,
+        )])?;
+        chart.draw_series([Text::new(
+            format!("{}: {}", bar.label, show(bar.value)),
+            (0.0, top - 0.12),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Top)),
+        )])?;
+    }
     root.present()?;
     Ok(())
 }
@@ -233,7 +247,7 @@ pub fn bars(title: &str, unit: Unit, values: &[Value]) -> Result<String> {
     let height = 60 + 34 * values.len() as u32;
     draw_bars(&mut svg, title, unit, values, height)
         .map_err(|e| anyhow!("drawing the chart failed: {e}"))?;
-    Ok(finish(svg))
+    Ok(finish(svg, title))
 }
 
 fn draw_bars(
@@ -304,10 +318,11 @@ pub fn lines(
     let mut svg = String::new();
     draw_lines(&mut svg, title, x, y_unit, series)
         .map_err(|e| anyhow!("drawing the chart failed: {e}"))?;
-    Ok(finish(svg))
+    Ok(finish(svg, title))
 }
 
-/// Line colours, distinct enough to tell seven lines apart.
+/// Line colours, distinct enough to tell seven lines apart, each at least
+/// 3:1 against the chart's white (the browser test checks it).
 const SERIES: [RGBColor; 8] = [
     BAR,
     CAPACITY,
@@ -315,7 +330,7 @@ const SERIES: [RGBColor; 8] = [
     RGBColor(128, 0, 128),
     RGBColor(178, 34, 34),
     RGBColor(0, 0, 0),
-    RGBColor(218, 165, 32),
+    RGBColor(160, 110, 0),
     RGBColor(0, 139, 139),
 ];
 
@@ -386,11 +401,29 @@ fn draw_lines(
     Ok(())
 }
 
-/// The `<svg>` with the course's class and no blank lines (so Markdown keeps it whole).
-fn finish(svg: String) -> String {
-    svg.replace("<svg ", "<svg class=\"lab-chart\" role=\"img\" ")
+/// The `<svg>` with the course's class, its title as the name a screen
+/// reader says, and no blank lines (so Markdown keeps it whole).
+fn finish(svg: String, title: &str) -> String {
+    named(&svg, title)
+        .replace("<svg ", "<svg class=\"lab-chart\" role=\"img\" ")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `svg` with a `<title>` as its first child, which is what a screen reader
+/// says for an image (`role="img"`), unless it already has one.
+pub(crate) fn named(svg: &str, title: &str) -> String {
+    let Some(start) = svg.find("<svg") else {
+        return svg.to_string();
+    };
+    let Some(end) = svg[start..].find('>').map(|at| start + at + 1) else {
+        return svg.to_string();
+    };
+    if svg[end..].trim_start().starts_with("<title") {
+        return svg.to_string();
+    }
+    let title = crate::render::escape_html(title);
+    format!("{}<title>{title}</title>{}", &svg[..end], &svg[end..])
 }

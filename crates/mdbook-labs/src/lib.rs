@@ -22,6 +22,11 @@
 //!   verdicts and values from the results, a verdict word derived from them
 //!   (or the authors' word with its reason), and links to the labs' sections
 //!   (see [`seeds`] for the data file).
+//! - `{{#lab-run lab-05}}` becomes the commands to run the lab yourself, how
+//!   long its full run took, and what `skipped` means on another machine.
+//! - `{{#results-beside results/contributed/one-core}}` shows another
+//!   machine's results beside the book's: each claim's verdict on both, each
+//!   figure on both with their ratio (see [`beside`]).
 //! - A backslash before the braces (`\{{#lab-value …}}`) shows the directive
 //!   itself instead of expanding it.
 //!
@@ -31,6 +36,7 @@
 //! read, fails the build with a message naming the chapter, the directive and
 //! the file.
 
+pub mod beside;
 mod chapters;
 mod chart;
 mod render;
@@ -163,7 +169,7 @@ impl ResultsDir {
 static LAB_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^lab-\d{2}$").expect("valid"));
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(\\?)\{\{#(lab-results|lab-value|lab-figure|lab-compare|lab-rounds|seed-claims)((?:\s+(?:"[^"]*"|[^\s}"]+))*)\s*\}\}"#,
+        r#"(\\?)\{\{#(lab-results|lab-value|lab-figure|lab-compare|lab-rounds|lab-run|seed-claims|results-beside)((?:\s+(?:"[^"]*"|[^\s}"]+))*)\s*\}\}"#,
     )
     .expect("valid")
 });
@@ -198,6 +204,10 @@ pub fn expand_page(content: &str, results: &mut ResultsDir, page: Option<&Page>)
         let text = match (&found[2], args.as_slice()) {
             ("seed-claims", [file]) => seeds::render(file, results, page),
             ("seed-claims", _) => Err(seeds::usage()),
+            ("results-beside", [dir]) => beside::render(dir, results, page),
+            ("results-beside", _) => Err(anyhow!(
+                "usage: {{{{#results-beside DIR}}}} (a folder of lab-NN.json and about.toml)"
+            )),
             (name, args) => directive(name, args, results),
         }
         .with_context(|| format!("in directive {}", whole.as_str()))?;
@@ -208,9 +218,9 @@ pub fn expand_page(content: &str, results: &mut ResultsDir, page: Option<&Page>)
     Ok(out)
 }
 
-/// Fails on `{{#lab-` or `{{#seed-` in text between the directives that parsed.
+/// Fails on `{{#lab-`, `{{#seed-` or `{{#results-` in text between the directives that parsed.
 fn refuse_malformed(text: &str) -> Result<()> {
-    if let Some(at) = ["{{#lab-", "{{#seed-"]
+    if let Some(at) = ["{{#lab-", "{{#seed-", "{{#results-"]
         .iter()
         .filter_map(|s| text.find(s))
         .min()
@@ -224,6 +234,8 @@ fn refuse_malformed(text: &str) -> Result<()> {
 fn directive(name: &str, args: &[&str], results: &mut ResultsDir) -> Result<String> {
     match (name, args) {
         ("lab-results", [lab]) => render::lab_results(results.get(lab)?),
+        ("lab-run", [lab]) => beside::lab_run(results.get(lab)?),
+        ("lab-run", _) => bail!("usage: {{{{#lab-run lab-NN}}}}"),
         ("lab-value", [lab, path]) => lab_value(results.get(lab)?, path),
         ("lab-value", [lab, path, statistic]) => lab_statistic(results.get(lab)?, path, statistic),
         ("lab-figure", [lab, path]) => lab_figure(results.get(lab)?, path),
@@ -261,11 +273,8 @@ fn lab_figure(results: &LabResults, path: &str) -> Result<String> {
         );
     };
     // No blank lines inside: Markdown would end the HTML block there.
-    let svg: Vec<&str> = figure
-        .svg
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
+    let svg = chart::named(&figure.svg, &figure.caption);
+    let svg: Vec<&str> = svg.lines().filter(|l| !l.trim().is_empty()).collect();
     Ok(format!(
         "<figure class=\"lab-figure\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
         svg.join("\n"),
@@ -391,6 +400,42 @@ pub fn build_book(root: &Path, dest: Option<&Path>) -> Result<PathBuf> {
     book.with_preprocessor(LabsPreprocessor);
     book.build().context("the book did not build")?;
     Ok(book.build_dir_for("html"))
+}
+
+/// A chapter of the book as a reader meets it: what a test of the rendered
+/// book expects to find on its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChapterPage {
+    /// The chapter's title in the table of contents.
+    pub name: String,
+    /// Its page, relative to the built book, e.g. `lab-05-scaling.html`.
+    pub html: PathBuf,
+    /// How many charts (`<svg class="lab-chart">`) its directives produce.
+    pub charts: usize,
+}
+
+/// Every chapter of the book at `root`, in reading order, with the number of
+/// charts the preprocessor puts on its page (its directives expanded as the
+/// build expands them, from the same results).
+pub fn chapter_pages(root: &Path) -> Result<Vec<ChapterPage>> {
+    let book = mdbook_driver::MDBook::load(root)
+        .with_context(|| format!("cannot load the book at {}", root.display()))?;
+    let dir: Option<String> = book.config.get("preprocessor.labs.results")?;
+    let mut results = ResultsDir::new(root.join(dir.as_deref().unwrap_or("results")));
+    let index = BookIndex::of_book(root, &book.book);
+    let mut pages = Vec::new();
+    for chapter in book.book.chapters() {
+        let Some(path) = &chapter.path else { continue };
+        let page = Page { book: &index, path };
+        let expanded = expand_page(&chapter.content, &mut results, Some(&page))
+            .with_context(|| format!("in chapter {:?}", chapter.name))?;
+        pages.push(ChapterPage {
+            name: chapter.name.clone(),
+            html: path.with_extension("html"),
+            charts: expanded.matches("<svg class=\"lab-chart\"").count(),
+        });
+    }
+    Ok(pages)
 }
 
 #[cfg(test)]

@@ -239,7 +239,7 @@ pub fn group_digits(number: u64) -> String {
 }
 
 /// Escapes text for a Markdown table cell inside HTML.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     escape_html(text).replace('|', "\\|")
 }
 

@@ -117,6 +117,8 @@ fn lab_results_has_tables_a_chart_claims_and_the_machine() {
     );
     assert!(text.contains("class=\"lab-machine\""), "{text}");
     let svg = &text[text.find("<svg").unwrap()..text.find("</svg>").unwrap()];
+    // A screen reader names a chart by its <title>.
+    assert!(svg.contains("<title>CPU — speedup"), "{svg}");
     assert!(
         !svg.contains("\n\n"),
         "a blank line would end the HTML block"
@@ -248,8 +250,9 @@ fn lab_figure_places_the_picture_with_its_caption() {
     )
     .unwrap();
     assert!(text.contains("<figure class=\"lab-figure\">"), "{text}");
+    // The caption is also the picture's title, which a screen reader says.
     assert!(
-        text.contains("<svg class=\"lab-chart\"><rect/></svg>"),
+        text.contains("<svg class=\"lab-chart\"><title>Who ran &lt;when&gt;.</title><rect/></svg>"),
         "{text}"
     );
     assert!(
@@ -577,4 +580,57 @@ fn section_links_follow_mdbooks_heading_ids() {
     );
     let err = link(Some("inside code"), "seed-claims.md").unwrap_err();
     assert!(err.contains("no heading"), "{err}");
+}
+
+#[test]
+fn lab_run_gives_the_commands_and_how_long_the_measured_run_took() {
+    let (_dir, mut results) = results_dir();
+    let text = expand("{{#lab-run lab-07}}", &mut results).unwrap();
+    assert!(text.contains("cargo run -p lab-07 -- --quick"), "{text}");
+    assert!(text.contains("cargo xtask compare mine"), "{text}");
+    // The sample run took 3.0 s on this machine's cores, and skipped nothing.
+    let cores = labkit::machine::detect(None).logical_cores;
+    assert!(
+        text.contains(&format!("took 3.00 s on {cores} logical cores")),
+        "{text}"
+    );
+    assert!(text.contains("none was skipped"), "{text}");
+}
+
+#[test]
+fn results_beside_shows_both_verdicts_and_each_figures_ratio() {
+    let (dir, mut results) = results_dir();
+    // Another machine: the claim fails there and threads are half as fast.
+    let set = dir.path().join("elsewhere");
+    std::fs::create_dir(&set).unwrap();
+    std::fs::write(
+        set.join("about.toml"),
+        "label = \"slow box\"\ndescription = \"A slower machine.\"\n",
+    )
+    .unwrap();
+    let mut theirs = sample_results();
+    theirs.claims[0].verdict = labkit::results::Verdict::Fail;
+    theirs.experiments[0].metrics[0].value /= 2.0;
+    theirs.save(&set.join("lab-07.json")).unwrap();
+    let book = BookIndex::new(dir.path());
+    let page = Page {
+        book: &book,
+        path: Path::new("beside.md"),
+    };
+    let text = expand_page("{{#results-beside elsewhere}}", &mut results, Some(&page)).unwrap();
+    assert!(text.contains("| lab-07 | 1 of 2 |"), "{text}");
+    assert!(
+        text.contains("| Threads &lt;help&gt;. | pass | FAIL |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| speedup of threads | 1.80× | 0.900× | 0.500× |"),
+        "{text}"
+    );
+    assert!(text.contains("slow box ÷ this book"), "{text}");
+    // A set without its about.toml is refused, saying what is missing.
+    std::fs::remove_file(set.join("about.toml")).unwrap();
+    let error =
+        expand_page("{{#results-beside elsewhere}}", &mut results, Some(&page)).unwrap_err();
+    assert!(format!("{error:#}").contains("about.toml"), "{error:#}");
 }

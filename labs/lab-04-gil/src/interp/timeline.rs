@@ -167,9 +167,12 @@ pub fn running_spans(stretches: &[(usize, f64, f64)]) -> Vec<Span> {
         .collect()
 }
 
+// Each state at least 3:1 against the white background (WCAG's contrast for
+// graphics), so that no block fades into the page: the book's browser test
+// checks it in every theme.
 const RUNNING: RGBColor = RGBColor(46, 125, 50);
-const WAITING: RGBColor = RGBColor(255, 183, 77);
-const BLOCKED: RGBColor = RGBColor(144, 202, 249);
+const WAITING: RGBColor = RGBColor(214, 120, 0);
+const BLOCKED: RGBColor = RGBColor(66, 133, 244);
 const REQUEST: RGBColor = RGBColor(198, 40, 40);
 
 /// Draws the first `window` seconds of a run as an SVG: one row per thread.
