@@ -1,13 +1,17 @@
 //! `cargo xtask`: the course's tooling, in Rust so a fresh clone needs only cargo.
 //!
 //! - `book [--open]`: build the book (with every lab's committed results) into `book/`.
-//! - `measure [LAB…] [--quick]`: run labs and write `results/lab-NN.json`.
+//! - `measure [LAB…] [--quick] [--out DIR]`: run labs and write `results/lab-NN.json`
+//!   (or DIR/lab-NN.json: your machine's results, to compare).
+//! - `compare DIR`: results measured elsewhere beside the book's, claim by
+//!   claim and figure by figure.
 //! - `verify [LAB…] [--quick]`: run labs and check every claim; non-zero on a failure.
 //! - `release --out DIR` / `release --check`: the student edition, and the
 //!   check that every graded test passes on the solution and fails on the starter.
 //! - `grade --submission DIR` / `--submissions DIR…`: grade students' work.
 //! - `gradescope-package --out autograder.zip`: the Gradescope autograder.
 
+mod compare;
 mod grade;
 mod gradescope;
 mod labs;
@@ -49,6 +53,18 @@ enum Command {
         /// Smaller sizes and fewer repeats.
         #[arg(long)]
         quick: bool,
+        /// Write the results into DIR instead of results/ (which the book shows).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Show results measured elsewhere (`measure --out DIR`) beside the book's:
+    /// each claim's verdict on both machines, each figure with their ratio.
+    Compare {
+        /// A folder of lab-NN.json files.
+        dir: PathBuf,
+        /// Show every figure, not only the claims and a summary.
+        #[arg(long)]
+        figures: bool,
     },
     /// Run labs (all by default) and check every claim; exits non-zero if one fails.
     Verify {
@@ -139,9 +155,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Measure { labs, quick } => {
-            run::measure(&root, &labs::select(&root, &labs)?, quick)
+        Command::Measure { labs, quick, out } => {
+            let dir = out.unwrap_or_else(|| root.join("results"));
+            run::measure(&root, &labs::select(&root, &labs)?, quick, &dir)
         }
+        Command::Compare { dir, figures } => compare::run(&root, &dir, figures),
         Command::Verify { labs, quick } => run::verify(&root, &labs::select(&root, &labs)?, quick),
         Command::Release { out: Some(out), .. } => {
             release::write_student_edition(&root, &out)?;

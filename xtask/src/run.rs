@@ -18,11 +18,14 @@ fn lab_command(root: &Path, lab: &Lab, args: &[&str]) -> Command {
     command
 }
 
-/// Measures each lab and writes `results/<lab>.json`.
-pub fn measure(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
+/// Measures each lab and writes `<dir>/<lab>.json` (`dir` is `results/` for the book).
+pub fn measure(root: &Path, labs: &[Lab], quick: bool, dir: &Path) -> Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // The lab runs from the workspace root: a relative DIR is the caller's.
+    let dir = std::path::absolute(dir)?;
     let mut failed = false;
     for lab in labs {
-        let path = root.join("results").join(format!("{}.json", lab.id));
+        let path = dir.join(format!("{}.json", lab.id));
         let path_text = path.to_string_lossy().to_string();
         let mut args = vec!["--json", path_text.as_str()];
         if quick {

@@ -6,11 +6,13 @@
 //! - [`stats`]: the statistics a metric carries (median, spread, interval).
 //! - [`machine`]: the machine and build a set of numbers came from.
 //! - [`format`]: how values are written for people, the same everywhere.
+//! - [`compare`]: one lab's results from two machines, side by side.
 //!
 //! `labkit` (the measuring harness) builds on it; `mdbook-labs` (the book)
 //! depends on it alone, so rendering the book needs no `fork`, no CLI and no
 //! progress bars.
 
+pub mod compare;
 pub mod format;
 pub mod machine;
 pub mod results;

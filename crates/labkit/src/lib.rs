@@ -39,7 +39,7 @@ pub mod timing;
 
 pub use claims::{Check, Claim};
 pub use lab::{Context, Experiment, Lab, LabOption};
-pub use labkit_schema::{format, stats};
+pub use labkit_schema::{compare, format, stats};
 pub use measured::{Collector, Measured};
 pub use results::Unit;
 
