@@ -190,7 +190,7 @@ pub fn lab_run(results: &LabResults) -> Result<String> {
             "On the book's machine none was skipped.".to_string()
         } else {
             format!(
-                "On the book's machine {skipped} {} skipped; the table above says why.",
+                "On the book's machine {skipped} {} skipped; its results below say why.",
                 if skipped == 1 { "was" } else { "were" }
             )
         }
