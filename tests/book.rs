@@ -195,10 +195,15 @@ fn the_decision_guide_and_the_seed_claims_come_from_the_results() {
     // Another machine's results beside the book's, all from the files.
     let beside = std::fs::read_to_string(html_dir.join("your-machine.html")).unwrap();
     assert!(
-        beside.contains("class=\"lab-results results-beside\"") && beside.contains("one core ÷ this book"),
+        beside.contains("class=\"lab-results results-beside\"")
+            && beside.contains("one core ÷ this book"),
         "the contributed one-core results are not shown"
     );
-    for file in ["src/decision-guide.md", "src/seed-claims.md", "src/your-machine.md"] {
+    for file in [
+        "src/decision-guide.md",
+        "src/seed-claims.md",
+        "src/your-machine.md",
+    ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let typed = typed_measurements(&text);
         assert!(typed.is_empty(), "{file} types measured numbers: {typed:?}");

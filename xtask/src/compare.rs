@@ -120,3 +120,50 @@ fn figure_table(comparison: &Comparison) -> Table {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> std::path::PathBuf {
+        crate::labs::workspace_root()
+    }
+
+    #[test]
+    fn the_books_own_results_compare_with_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            root().join("results/lab-07.json"),
+            dir.path().join("lab-07.json"),
+        )
+        .unwrap();
+        let ours = LabResults::load(&dir.path().join("lab-07.json")).unwrap();
+        let comparison = compare(&ours, &ours);
+        let (agree, all) = comparison.agreeing();
+        assert!(all > 0 && agree == all, "{agree} of {all}");
+        assert!(comparison.same_sources);
+        assert!(
+            comparison
+                .figures
+                .iter()
+                .filter_map(|f| f.ratio())
+                .all(|r| r == 1.0)
+        );
+        assert_eq!(run(&root(), dir.path(), true).unwrap(), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn a_folder_without_results_says_how_to_make_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(&root(), dir.path(), false).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("cargo xtask measure --out"),
+            "{error:#}"
+        );
+        let missing = run(&root(), &dir.path().join("nothing"), false).unwrap_err();
+        assert!(
+            format!("{missing:#}").contains("cannot read"),
+            "{missing:#}"
+        );
+    }
+}

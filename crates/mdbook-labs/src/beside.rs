@@ -100,8 +100,9 @@ pub fn render(dir: &str, results: &mut ResultsDir, page: Option<&Page>) -> Resul
     let machine = &theirs[0].machine;
     let _ = writeln!(
         out,
-        "<p class=\"lab-machine\">{label}: {} logical cores of {} · {} · {} · {}.</p>\n\n</div>\n",
+        "<p class=\"lab-machine\">{label}: {} logical core{} of {} · {} · {} · {}.</p>\n\n</div>\n",
         machine.logical_cores,
+        if machine.logical_cores == 1 { "" } else { "s" },
         escape_html(&machine.cpu_model),
         escape_html(&machine.kernel),
         escape_html(&machine.rustc),
