@@ -200,7 +200,7 @@ impl Browser {
     pub fn screenshot(&self, path: &Path) -> Result<()> {
         let shot = self.devtools(
             "Page.captureScreenshot",
-            json!({ "format": "jpeg", "quality": 70, "captureBeyondViewport": true }),
+            json!({ "format": "jpeg", "quality": 70, "captureBeyondViewport": true, "optimizeForSpeed": true }),
         )?;
         let data = shot["data"]
             .as_str()
