@@ -5,8 +5,9 @@
 //!
 //! - a page that logs an error to the console;
 //! - a chart the preprocessor rendered that is missing, hidden or of zero
-//!   size, or that has no title for a screen reader to say
-//!   ([`mdbook_labs::chapter_pages`] says how many charts each chapter has);
+//!   size, that has no title for a screen reader to say, or whose text runs
+//!   past its edge and is cut off ([`mdbook_labs::chapter_pages`] says how
+//!   many charts each chapter has);
 //! - a verdict badge that does not show, or whose word is hard to read;
 //! - Rust or Python code that highlight.js did not colour;
 //! - an internal link to a page or anchor that does not exist ([`links`]);

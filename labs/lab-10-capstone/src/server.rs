@@ -42,8 +42,8 @@ pub fn item_bytes(index: u32) -> Vec<u8> {
 struct Counts {
     /// Requests being held right now.
     held: AtomicUsize,
-    /// The most requests held at once, as seen by a request that was
-    /// answered when it arrived.
+    /// The most requests held at once, as each request saw it when its
+    /// delay ended.
     most: AtomicUsize,
     /// Items sent.
     served: AtomicUsize,
@@ -141,13 +141,15 @@ fn answer(mut connection: TcpStream, delay: Duration, counts: &Counts) {
     let held = counts.held.fetch_add(1, Ordering::SeqCst) + 1;
     thread::sleep(delay);
     counts.held.fetch_sub(1, Ordering::SeqCst);
+    // Counted before the bytes go out: a client that has its item always
+    // finds it counted (counted after the write, it could look too early).
+    counts.most.fetch_max(held, Ordering::SeqCst);
+    counts.served.fetch_add(1, Ordering::SeqCst);
     if connection
         .write_all(&item_bytes(u32::from_le_bytes(index)))
-        .is_ok()
+        .is_err()
     {
-        // Only requests that got their item count towards the most at once.
-        counts.most.fetch_max(held, Ordering::SeqCst);
-        counts.served.fetch_add(1, Ordering::SeqCst);
+        counts.served.fetch_sub(1, Ordering::SeqCst); // it hung up: not served
     }
 }
 // ANCHOR_END: serve
