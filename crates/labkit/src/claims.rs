@@ -408,14 +408,29 @@ fn apply(check: Check, value: f64, unit: Unit, here: &Conditions) -> Outcome {
             if let Some(outcome) = too_little_parallelism(here) {
                 return outcome;
             }
-            let capacity = here.capacity.expect("checked by too_little_parallelism");
+            let measured = here.capacity.expect("checked by too_little_parallelism");
+            // k processes cannot run more than k times as fast as one: a
+            // measured capacity above k is noise in the runs alone, and the
+            // threshold is taken from k itself.
+            let k = here.parallel_processes() as f64;
+            let capacity = measured.min(k);
             let t = fraction * capacity;
-            let rule = format!(
-                "≥ {} ({:.0}% of this machine's measured {} capacity)",
-                show(t),
-                fraction * 100.0,
-                show(capacity)
-            );
+            let rule = if measured > k {
+                format!(
+                    "≥ {} ({:.0}% of {}, the most {k} processes can give; {} was measured)",
+                    show(t),
+                    fraction * 100.0,
+                    show(k),
+                    show(measured)
+                )
+            } else {
+                format!(
+                    "≥ {} ({:.0}% of this machine's measured {} capacity)",
+                    show(t),
+                    fraction * 100.0,
+                    show(capacity)
+                )
+            };
             (value >= t, Some(t), rule)
         }
         // A flag is 1 or 0; anything else (NaN included) is not "observed".
@@ -579,6 +594,25 @@ mod tests {
             ..TWO_CORES
         };
         assert_eq!(verdict(Check::OfCapacity(0.8), 1.5, &ideal), Verdict::Fail);
+    }
+
+    #[test]
+    fn of_capacity_above_what_k_processes_can_give_is_judged_against_k() {
+        // 2 processes measured 2.5× as fast as one: the runs alone were slowed.
+        let noisy = Conditions {
+            capacity: Some(2.5),
+            ..TWO_CORES
+        };
+        let claim = Claim::new("c", "x", Check::OfCapacity(0.8), "s");
+        let result = evaluate(&claim, "e", &measured(1.65, Unit::Times), &noisy);
+        assert_eq!(result.verdict, Verdict::Pass);
+        assert!((result.threshold.unwrap() - 1.6).abs() < 1e-12);
+        assert!(
+            result.rule.contains("the most 2 processes can give"),
+            "{}",
+            result.rule
+        );
+        assert_eq!(verdict(Check::OfCapacity(0.8), 1.59, &noisy), Verdict::Fail);
     }
 
     #[test]
