@@ -332,7 +332,9 @@ pub fn round_trips(key: &str, count: u64) -> Result<()> {
 pub fn latency(ctx: &Context) -> Result<Measured> {
     let count = ctx.option("round-trips");
     let count = ctx.pick(count, count.min(1500));
-    let rounds = ctx.pick(7, 5);
+    // Quick runs take fewer round trips, not fewer rounds: a median of few
+    // rounds swings with every wake-up the hypervisor delays.
+    let rounds = 9;
     let count_of = |key: &str| {
         let (_, _, times) = MECHANISMS.iter().find(|m| m.1 == key).expect("a mechanism");
         count * times
@@ -801,7 +803,8 @@ pub fn throughput(ctx: &Context) -> Result<Measured> {
     let max = (ctx.option("max-size-mib") as usize) << 20;
     let max = ctx.pick(max, max.min(4 << 20));
     let budget = ctx.pick(64 << 20, 16 << 20);
-    let rounds = ctx.pick(5, 3);
+    // As many rounds in quick runs as in full ones (see `latency`).
+    let rounds = 5;
     let sizes = message_sizes(max);
     let payloads: Vec<Mapping> = sizes.iter().map(|&s| payload(s)).collect::<Result<_>>()?;
     let structured: Vec<Message> = sizes
@@ -927,7 +930,8 @@ pub fn python_round_trips(ctx: &Context) -> Result<Measured> {
     else {
         return Ok(Measured::skipped("python3 not found"));
     };
-    let rounds = ctx.pick(5, 3);
+    // As many rounds in quick runs as in full ones (see `latency`).
+    let rounds = 7;
     let times = ctx.interleave_python(&cpython, rounds)?;
     let mut m = Measured::new();
     m.param("python", cpython.version())
