@@ -18,11 +18,29 @@ fn lab_command(root: &Path, lab: &Lab, args: &[&str]) -> Command {
     command
 }
 
+/// Builds every lab's binary in one cargo invocation before any is run:
+/// cargo then compiles the labs side by side, and nothing compiles while a
+/// lab measures.
+fn build_labs(root: &Path, labs: &[Lab]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["build", "--quiet"]);
+    for lab in labs {
+        command.args(["--package", &lab.id]);
+    }
+    let status = command.status().context("could not run cargo build")?;
+    if !status.success() {
+        bail!("the labs do not build ({status})");
+    }
+    Ok(())
+}
+
 /// Measures each lab and writes `<dir>/<lab>.json` (`dir` is `results/` for the book).
 pub fn measure(root: &Path, labs: &[Lab], quick: bool, dir: &Path) -> Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // The lab runs from the workspace root: a relative DIR is the caller's.
     let dir = std::path::absolute(dir)?;
+    build_labs(root, labs)?;
     let mut failed = false;
     for lab in labs {
         let path = dir.join(format!("{}.json", lab.id));
@@ -66,10 +84,12 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     // A lab that leaves a process behind fails here (see `leftovers`).
     crate::leftovers::become_subreaper()?;
+    build_labs(root, labs)?;
     let mut claims = Vec::new();
     let mut broken = Vec::new();
     for lab in labs {
         eprintln!("== verifying {}", lab.id);
+        let start = std::time::Instant::now();
         let path = dir.path().join(format!("{}.json", lab.id));
         let path_text = path.to_string_lossy().to_string();
         let mut args = vec!["--json", path_text.as_str()];
@@ -82,6 +102,11 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
             .output()
             .with_context(|| format!("could not run {}", lab.id))?;
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "== {} ran for {:.0} s",
+            lab.id,
+            start.elapsed().as_secs_f64()
+        );
         let left = crate::leftovers::collect();
         if !left.is_empty() {
             broken.push(format!(
@@ -115,6 +140,15 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
         println!("{} labs failed to run", broken.len());
     }
     println!("{}", tally(claims.iter().map(|(_, c)| c)));
+    // One line per failure after the table, for logs that keep only the end.
+    for (lab, claim) in claims.iter().filter(|(_, c)| c.verdict == Verdict::Fail) {
+        println!(
+            "failed claim: {lab} {} ({} attempts): {}",
+            claim.id,
+            claim.attempts,
+            claim.reason.as_deref().unwrap_or("no reason recorded")
+        );
+    }
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {
