@@ -108,14 +108,11 @@ fn claims(comparison: &Comparison) -> Table {
 fn figure_table(comparison: &Comparison) -> Table {
     let mut table = table(&["figure", "book", "yours", "yours ÷ book"]);
     for figure in &comparison.figures {
-        let value = |v: Option<f64>| v.map_or("—".to_string(), |v| format::value(v, figure.unit));
         table.add_row([
             figure.label.clone(),
-            value(figure.ours),
-            value(figure.theirs),
-            figure.ratio().map_or("—".to_string(), |r| {
-                format!("{}×", format::significant(r, 3))
-            }),
+            figure.ours_text(),
+            figure.theirs_text(),
+            figure.ratio_text(),
         ]);
     }
     table

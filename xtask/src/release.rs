@@ -135,7 +135,7 @@ pub fn check(root: &Path, only: &[Lab]) -> Result<ExitCode> {
         build_dir: Some(&build_dir),
     };
     eprintln!("== checking that the student edition compiles");
-    build(&student_edition)?;
+    check_compiles(&student_edition)?;
 
     let mut problems = Vec::new();
     let mut table = Table::new();
@@ -276,7 +276,7 @@ fn mark_as_student_edition(manifest: &Path) -> Result<()> {
 /// test files are then compiled for real when they run on the starters;
 /// compiling benches and tools that no check runs would only cost CI minutes.)
 /// Its output (the starters' warnings) is shown only when it fails.
-fn build(student_edition: &Workspace) -> Result<()> {
+fn check_compiles(student_edition: &Workspace) -> Result<()> {
     let output = student_edition
         .cargo("check")
         .args(["--quiet", "--workspace", "--all-targets"])

@@ -3,6 +3,7 @@
 //! `cargo xtask compare DIR` prints and the book's "Your machine beside
 //! ours" page shows.
 
+use crate::format;
 use crate::results::{LabResults, Unit, Verdict};
 
 /// The two runs of one lab.
@@ -53,6 +54,27 @@ impl FigurePair {
         let (ours, theirs) = (self.ours?, self.theirs?);
         (ours != 0.0 && ours.is_finite() && theirs.is_finite() && self.unit != Unit::Flag)
             .then(|| theirs / ours)
+    }
+
+    /// The first machine's value as shown in a table ("—" if it has none).
+    pub fn ours_text(&self) -> String {
+        self.value_text(self.ours)
+    }
+
+    /// The second machine's value as shown in a table.
+    pub fn theirs_text(&self) -> String {
+        self.value_text(self.theirs)
+    }
+
+    /// theirs ÷ ours as shown in a table, e.g. "1.04×" ("—" without one).
+    pub fn ratio_text(&self) -> String {
+        self.ratio().map_or("—".to_string(), |r| {
+            format!("{}×", format::significant(r, 3))
+        })
+    }
+
+    fn value_text(&self, value: Option<f64>) -> String {
+        value.map_or("—".to_string(), |v| format::value(v, self.unit))
     }
 }
 
@@ -138,4 +160,40 @@ impl Comparison {
 /// A verdict as a word, or a dash when the run has no such claim.
 pub fn verdict_word(verdict: Option<Verdict>) -> &'static str {
     verdict.map_or("—", Verdict::word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(unit: Unit, ours: Option<f64>, theirs: Option<f64>) -> FigurePair {
+        FigurePair {
+            path: "e.m".into(),
+            label: "m".into(),
+            unit,
+            ours,
+            theirs,
+        }
+    }
+
+    #[test]
+    fn a_figure_shows_both_values_and_their_ratio() {
+        let figure = pair(Unit::Times, Some(2.0), Some(3.0));
+        assert_eq!(figure.ratio(), Some(1.5));
+        assert_eq!(figure.ratio_text(), "1.50×");
+        assert_eq!(figure.ours_text(), format::value(2.0, Unit::Times));
+        assert_eq!(figure.theirs_text(), format::value(3.0, Unit::Times));
+    }
+
+    #[test]
+    fn a_missing_value_a_zero_or_a_flag_has_no_ratio() {
+        for figure in [
+            pair(Unit::Times, None, Some(3.0)),
+            pair(Unit::Times, Some(0.0), Some(3.0)),
+            pair(Unit::Flag, Some(1.0), Some(1.0)),
+        ] {
+            assert_eq!(figure.ratio_text(), "—", "{figure:?}");
+        }
+        assert_eq!(pair(Unit::Times, None, None).ours_text(), "—");
+    }
 }

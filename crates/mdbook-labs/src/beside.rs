@@ -134,16 +134,13 @@ fn lab_details(comparison: &Comparison, ours: &LabResults, label: &str) -> Strin
         "\n| figure | this book | {label} | {label} ÷ this book |\n|---|--:|--:|--:|"
     );
     for figure in &comparison.figures {
-        let value = |v: Option<f64>| v.map_or("—".to_string(), |v| format::value(v, figure.unit));
-        let ratio = figure.ratio().map_or("—".to_string(), |r| {
-            format!("{}×", format::significant(r, 3))
-        });
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {ratio} |",
+            "| {} | {} | {} | {} |",
             escape(&figure.label),
-            value(figure.ours),
-            value(figure.theirs)
+            figure.ours_text(),
+            figure.theirs_text(),
+            figure.ratio_text()
         );
     }
     out += "\n</details>\n\n";
