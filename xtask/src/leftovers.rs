@@ -10,39 +10,43 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
+use std::sync::OnceLock;
+
+/// The children this process had before it became a subreaper. They are not
+/// the labs': `cargo run` replaces itself with this program, so whatever
+/// cargo's caller started as cargo's child is ours — e.g. the `tee` of a
+/// shell's `> >(tee log)`, which must be neither reported nor killed.
+static BEFORE: OnceLock<Vec<i32>> = OnceLock::new();
 
 /// Makes this process the reaper of whatever is orphaned below it.
 pub fn become_subreaper() -> Result<()> {
+    let _ = BEFORE.set(grader::sandbox::children_of(std::process::id() as i32));
     nix::sys::prctl::set_child_subreaper(true).context("cannot become a child subreaper")
 }
 
 /// Every process re-parented to us since the last call: reaped if it has
 /// ended, killed and reaped if it still runs. One line each.
 pub fn collect() -> Vec<String> {
+    let before = BEFORE.get().map(Vec::as_slice).unwrap_or_default();
     let mut leftovers = Vec::new();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Err(Errno::ECHILD) => return leftovers, // no child at all: clean
+    for pid in grader::sandbox::children_of(std::process::id() as i32) {
+        if before.contains(&pid) {
+            continue;
+        }
+        let pid = Pid::from_raw(pid);
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => {
-                leftovers.push("a process still running".to_string());
-                // Kill what is left so that the next lab starts clean.
-                kill_remaining_children();
+                leftovers.push(format!("process {pid} still running"));
+                // Kill it so that the next lab starts clean.
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
             }
             Ok(status) => leftovers.push(format!("{status:?}")),
-            Err(err) => {
-                leftovers.push(format!("waitpid failed: {err}"));
-                return leftovers;
-            }
+            Err(Errno::ECHILD) => {} // reaped meanwhile by someone waiting for it
+            Err(err) => leftovers.push(format!("waitpid({pid}) failed: {err}")),
         }
     }
-}
-
-/// Kills every remaining child of ours and reaps it.
-fn kill_remaining_children() {
-    for pid in grader::sandbox::children_of(std::process::id() as i32) {
-        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        let _ = waitpid(Pid::from_raw(pid), None);
-    }
+    leftovers
 }
 
 #[cfg(test)]
@@ -74,8 +78,13 @@ mod tests {
             );
             return;
         }
+        // A child from before is not the labs': not reported, not killed.
+        let mut earlier = Command::new("sleep").arg("30").spawn().unwrap();
         become_subreaper().unwrap();
-        assert!(collect().is_empty(), "a child before the check");
+        assert!(
+            collect().is_empty(),
+            "a child from before was taken for a leftover"
+        );
         let status = Command::new("sh")
             .args(["-c", "sleep 30 &"])
             .status()
@@ -83,5 +92,11 @@ mod tests {
         assert!(status.success());
         assert!(!collect().is_empty(), "an orphaned sleep went unnoticed");
         assert!(collect().is_empty(), "the orphan is still there");
+        assert!(
+            earlier.try_wait().unwrap().is_none(),
+            "the child from before was killed"
+        );
+        earlier.kill().unwrap();
+        earlier.wait().unwrap();
     }
 }
