@@ -1,6 +1,11 @@
 //! Helpers for the labs' tests: running a lab's binary as a user would,
 //! telling whether a process was really forked while some code ran, running
-//! code that may hang with a deadline, and finding processes left behind.
+//! code that may hang with a deadline, finding processes left behind, and
+//! running the code under test apart from the process that judges it
+//! ([`apart`]).
+
+mod apart;
+pub use apart::apart;
 
 use crate::child::fork_child;
 use nix::errno::Errno;
