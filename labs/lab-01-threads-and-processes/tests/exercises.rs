@@ -1,7 +1,13 @@
 //! Graded tests for lab 01's exercises that students see.
 //! Run them with `cargo test -p lab-01 --test exercises`.
+//!
+//! Each test runs the exercise in a process of its own (`apart`) and judges
+//! what comes back here: what the exercise prints, or an `exit`, cannot
+//! pass a test. (What your code prints is not shown; return it instead, or
+//! try it in `cargo run -p lab-01`.)
 
 use lab_01::exercises::{run_in_a_child, run_in_a_thread, sum_in_threads};
+use labkit::testing::apart;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
@@ -9,13 +15,19 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn run_in_a_thread_returns_the_value() {
-    assert_eq!(run_in_a_thread(|| (1..=100u64).sum::<u64>()), 5050);
+    let value = apart(|| run_in_a_thread(|| (1..=100u64).sum::<u64>()));
+    assert_eq!(value, 5050);
 }
 
 #[test]
 fn run_in_a_thread_runs_in_another_thread() {
-    let caller = thread::current().id();
-    let worker = run_in_a_thread(|| thread::current().id());
+    let (caller, worker) = apart(|| {
+        let caller = format!("{:?}", thread::current().id());
+        (
+            caller,
+            run_in_a_thread(|| format!("{:?}", thread::current().id())),
+        )
+    });
     assert_ne!(
         worker, caller,
         "the work ran in the calling thread, not a new one"
@@ -24,23 +36,26 @@ fn run_in_a_thread_runs_in_another_thread() {
 
 #[test]
 fn run_in_a_child_returns_the_value() {
-    let output = run_in_a_child(|| (1..=100u64).sum()).expect("the child's value");
-    assert_eq!(output.value, 5050);
+    let value = apart(|| {
+        run_in_a_child(|| (1..=100u64).sum())
+            .map(|output| output.value)
+            .map_err(|err| format!("{err:#}"))
+    });
+    assert_eq!(value.expect("the child's value"), 5050);
 }
 
 #[test]
 fn run_in_a_child_runs_in_another_process() {
-    let output = run_in_a_child(|| u64::from(std::process::id())).expect("the child's value");
-    assert_ne!(
-        output.value,
-        u64::from(std::process::id()),
-        "the work ran in this process"
-    );
-    assert_eq!(
-        output.value,
-        output.pid.as_raw() as u64,
-        "the pid returned is not the child's"
-    );
+    // (the calling process, the value the work returned: its process, the pid returned)
+    let (caller, output) = apart(|| {
+        let output = run_in_a_child(|| u64::from(std::process::id()))
+            .map(|output| (output.value, output.pid.as_raw() as u64))
+            .map_err(|err| format!("{err:#}"));
+        (u64::from(std::process::id()), output)
+    });
+    let (ran_in, pid) = output.expect("the child's value");
+    assert_ne!(ran_in, caller, "the work ran in this process");
+    assert_eq!(ran_in, pid, "the pid returned is not the child's");
 }
 
 /// A `sum_chunk` that also measures how many calls ran at the same time: each
@@ -86,15 +101,27 @@ impl Rendezvous {
 #[test]
 fn sum_in_threads_adds_up() {
     let numbers: Vec<u64> = (1..=1000).collect();
-    assert_eq!(sum_in_threads(&numbers, 4, |c| c.iter().sum()), 500_500);
+    let total = apart(|| sum_in_threads(&numbers, 4, |c| c.iter().sum()));
+    assert_eq!(total, 500_500);
 }
 
 #[test]
 fn sum_in_threads_runs_the_chunks_at_the_same_time() {
     let numbers: Vec<u64> = (1..=1000).collect();
-    let meeting = Rendezvous::new(4);
-    assert_eq!(sum_in_threads(&numbers, 4, |c| meeting.sum(c)), 500_500);
-    let peak = meeting.peak.load(Ordering::SeqCst);
+    // The total, the most calls in flight at once, and each call's chunk
+    // with whether it ran in the calling thread.
+    let (total, peak, calls) = apart(|| {
+        let meeting = Rendezvous::new(4);
+        let total = sum_in_threads(&numbers, 4, |c| meeting.sum(c));
+        let peak = meeting.peak.load(Ordering::SeqCst);
+        let caller = thread::current().id();
+        let calls: Vec<(bool, Vec<u64>)> = (meeting.calls.into_inner().unwrap())
+            .into_iter()
+            .map(|(thread, chunk)| (thread == caller, chunk))
+            .collect();
+        (total, peak, calls)
+    });
+    assert_eq!(total, 500_500);
     assert_eq!(
         peak, 4,
         "only {peak} chunk(s) were summed at the same time, expected 4"
@@ -103,7 +130,6 @@ fn sum_in_threads_runs_the_chunks_at_the_same_time() {
     // empty, that together are the input, each summed outside the caller.
     // Calls on empty slices, with the numbers added up by the caller, meet
     // as well, but sum nothing.
-    let calls = meeting.calls.into_inner().unwrap();
     let sizes: Vec<usize> = calls.iter().map(|(_, chunk)| chunk.len()).collect();
     assert_eq!(
         calls.len(),
@@ -121,9 +147,8 @@ fn sum_in_threads_runs_the_chunks_at_the_same_time() {
         summed == numbers,
         "the chunks given to sum_chunk (sizes {sizes:?}) are not the numbers, each once"
     );
-    let caller = thread::current().id();
     assert!(
-        calls.iter().all(|(thread, _)| *thread != caller),
+        calls.iter().all(|(in_the_caller, _)| !in_the_caller),
         "a chunk was summed in the calling thread"
     );
 }
