@@ -1,91 +1,100 @@
 //! Graded tests for lab 03's exercises that only instructors see: the student
-//! edition does not contain this file.
+//! edition does not contain this file. As in `exercises.rs`, each runs the
+//! exercise in a process of its own (`apart`) and judges what comes back.
 
 use lab_03::exercises::{SharedCounter, move_through_a_thread, ping_pong_over_pipes};
 use labkit::child::fork_child;
-use labkit::testing::bytes_read_and_written;
-use nix::sys::wait::WaitStatus;
+use labkit::testing::{apart, bytes_read_and_written, forked_during};
+
+/// An exercise's error as text, to send back from its process.
+fn text(err: anyhow::Error) -> String {
+    format!("{err:#}")
+}
 
 #[test]
 fn an_empty_vec_travels_too() {
-    let (data, _) = move_through_a_thread(Vec::new());
-    assert!(data.is_empty());
+    let length = apart(|| move_through_a_thread(Vec::new()).0.len());
+    assert_eq!(length, 0);
 }
 
 #[test]
 fn zero_rounds_is_no_error_and_no_hang() {
-    assert_eq!(ping_pong_over_pipes(0).unwrap().last, 0);
+    let last = apart(|| ping_pong_over_pipes(0).map(|r| r.last).map_err(text));
+    assert_eq!(last.expect("0 rounds"), 0);
 }
 
 #[test]
 fn the_ping_pong_partner_is_a_forked_child() {
-    let (result, range) = labkit::testing::forked_during(|| ping_pong_over_pipes(3).unwrap());
+    // A fake that forks a child doing nothing and returns `last: rounds`
+    // passes a check of the partner's pid; it never sends a number. Played
+    // for real, the 1000 rounds put 8 bytes a round through each pipe,
+    // written by one side and read by the other: the kernel counts them for
+    // the process and, once it is reaped, for the child. Counted in the
+    // exercise's own process, where no other test reads or writes.
+    let rounds = 1000;
+    // (the partner, the pids handed out meanwhile, the last number, bytes read, bytes written)
+    let (partner, range, last, read, written) = apart(move || {
+        let (read_before, written_before) = bytes_read_and_written();
+        let (result, range) = forked_during(|| ping_pong_over_pipes(rounds));
+        let (read, written) = bytes_read_and_written();
+        let result = result.map_err(text)?;
+        let counts = (read - read_before, written - written_before);
+        Ok::<_, String>((
+            result.child.as_raw(),
+            range,
+            result.last,
+            counts.0,
+            counts.1,
+        ))
+    })
+    .expect("1000 rounds");
     if let Some(range) = range {
-        let partner = result.child.as_raw();
         assert!(
             range.contains(&partner),
             "pid {partner} was not forked here"
         );
     }
-    // A fake that forks a child doing nothing and returns `last: rounds`
-    // passes the checks above; it never sends a number. Played for real, the
-    // 1000 rounds put 8 bytes a round through each pipe, written by one side
-    // and read by the other: the kernel counts them for this process and, once
-    // it is reaped, for the child. Counted in a child of its own, so that no
-    // other test's reads and writes are counted with them.
-    let rounds = 1000;
-    let checker = fork_child(move || {
-        let (read_before, written_before) = bytes_read_and_written();
-        let Ok(result) = ping_pong_over_pipes(rounds) else {
-            return 2;
-        };
-        let (read, written) = bytes_read_and_written();
-        let (read, written) = (read - read_before, written - written_before);
-        if result.last != rounds {
-            3
-        } else if read < 16 * rounds || written < 16 * rounds {
-            1
-        } else {
-            0
-        }
-    })
-    .unwrap();
-    let pid = checker.pid();
-    let ended = checker.wait().unwrap();
-    assert_ne!(
-        ended,
-        WaitStatus::Exited(pid, 1),
-        "{rounds} rounds moved fewer than 16 bytes a round through pipes: no number went back and forth"
-    );
-    assert_eq!(
-        ended,
-        WaitStatus::Exited(pid, 0),
-        "exit code 2: an error, 3: the wrong last number"
+    assert_eq!(last, rounds, "the wrong last number");
+    assert!(
+        read >= 16 * rounds && written >= 16 * rounds,
+        "{rounds} rounds moved fewer than 16 bytes a round through pipes ({read} read, \
+         {written} written): no number went back and forth"
     );
 }
 
 #[test]
 fn threads_and_children_add_to_the_same_counter_at_once() {
-    let counter = SharedCounter::new().unwrap();
-    let child = fork_child(|| {
-        for _ in 0..50_000 {
-            counter.add(1);
-        }
-        0
+    let count = apart(|| {
+        let counter = SharedCounter::new().map_err(text)?;
+        let child = fork_child(|| {
+            for _ in 0..50_000 {
+                counter.add(1);
+            }
+            0
+        })
+        .unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| (0..50_000).for_each(|_| counter.add(1)));
+            (0..50_000).for_each(|_| counter.add(1));
+        });
+        child.wait_success().unwrap();
+        Ok::<_, String>(counter.get())
     })
-    .unwrap();
-    std::thread::scope(|scope| {
-        scope.spawn(|| (0..50_000).for_each(|_| counter.add(1)));
-        (0..50_000).for_each(|_| counter.add(1));
-    });
-    child.wait_success().unwrap();
-    assert_eq!(counter.get(), 150_000);
+    .expect("a counter");
+    assert_eq!(count, 150_000);
 }
 
 #[test]
 fn two_counters_are_independent() {
-    let (a, b) = (SharedCounter::new().unwrap(), SharedCounter::new().unwrap());
-    a.add(1);
-    b.add(10);
-    assert_eq!((a.get(), b.get()), (1, 10));
+    let counts = apart(|| {
+        let (a, b) = (
+            SharedCounter::new().map_err(text)?,
+            SharedCounter::new().map_err(text)?,
+        );
+        a.add(1);
+        b.add(10);
+        Ok::<_, String>((a.get(), b.get()))
+    })
+    .expect("two counters");
+    assert_eq!(counts, (1, 10));
 }
