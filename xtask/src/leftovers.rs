@@ -62,19 +62,11 @@ mod tests {
     #[test]
     fn an_orphan_is_found_and_then_gone() {
         if std::env::var_os(CHILD).is_none() {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "leftovers::tests::an_orphan_is_found_and_then_gone",
-                ])
-                .env(CHILD, "1")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success() && text.contains("1 passed"),
-                "{text}{}",
-                String::from_utf8_lossy(&output.stderr)
+            labkit::testing::rerun_alone(
+                "leftovers::tests::an_orphan_is_found_and_then_gone",
+                |command| {
+                    command.env(CHILD, "1");
+                },
             );
             return;
         }

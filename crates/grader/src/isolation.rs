@@ -548,23 +548,12 @@ mod tests {
         }
         use std::os::unix::process::CommandExt;
         let secret = secret_dir();
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "isolation::tests::as_a_user",
-                "--include-ignored",
-            ])
-            .uid(45_999)
-            .gid(45_999)
-            .env("HOME", "/nonexistent")
-            .env("GRADER_SECRET_DIR", secret.path())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success() && text.contains("1 passed"),
-            "{text}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        labkit::testing::rerun_alone("isolation::tests::as_a_user", |command| {
+            command
+                .uid(45_999)
+                .gid(45_999)
+                .env("HOME", "/nonexistent")
+                .env("GRADER_SECRET_DIR", secret.path());
+        });
     }
 }

@@ -131,6 +131,23 @@ pub fn in_thread_within<T: Send + 'static>(
     }
 }
 
+/// Runs one test of this test program again, alone, in a new process set
+/// up by `configure` (another user, an environment variable), and panics
+/// with its output unless it passed. For checks that need a process of
+/// their own: no other test's threads or children, or another user's rights.
+pub fn rerun_alone(test: &str, configure: impl FnOnce(&mut Command)) {
+    let mut command = Command::new(std::env::current_exe().expect("this test program's path"));
+    command.args(["--exact", test, "--include-ignored"]);
+    configure(&mut command);
+    let output = command.output().expect("running the test again");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && text.contains("1 passed"),
+        "{test}, run again alone:\n{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Every child of this process now: reaped if it has ended, named if it
 /// still runs. In a test that made itself a child subreaper
 /// (`prctl(PR_SET_CHILD_SUBREAPER)`), a process orphaned by the code under

@@ -435,20 +435,11 @@ mod tests {
             // Root may open any process's memory (CAP_SYS_PTRACE): the check
             // runs again as another user, as graded tests run.
             use std::os::unix::process::CommandExt;
-            let output = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "testing::apart::tests::the_child_cannot_open_the_test_s_memory",
-                ])
-                .uid(45_999)
-                .gid(45_999)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success() && text.contains("1 passed"),
-                "{text}{}",
-                String::from_utf8_lossy(&output.stderr)
+            crate::testing::rerun_alone(
+                "testing::apart::tests::the_child_cannot_open_the_test_s_memory",
+                |command| {
+                    command.uid(45_999).gid(45_999);
+                },
             );
             return;
         }
