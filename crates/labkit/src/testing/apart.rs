@@ -5,7 +5,8 @@
 //! standard output, and code in the process can print the text and exit, or
 //! write into the process's memory. [`apart`] takes that away. The student's
 //! code runs in a forked child that holds none of the test's open files (its
-//! standard output and error go to `/dev/null`), and this process, which
+//! standard output goes to `/dev/null`, its standard error to a pipe read
+//! here for the end of what it said), and this process, which
 //! holds the assertions and writes the report, is made non-dumpable first:
 //! a process of the same user can then neither trace it nor open its memory
 //! or its files through `/proc`. The child can only return a value, as JSON
@@ -43,7 +44,8 @@ const MAX_MESSAGE: usize = 16 << 10;
 /// this process's memory but none of its open files), and what it returns
 /// must be plain data: observations (which thread ran a chunk, whether a
 /// pid still exists) are made in the child and returned for this process to
-/// judge. What `work` prints is not shown.
+/// judge. What `work` prints is not shown (only the end of its standard
+/// error, when the child dies without returning).
 pub fn apart<T: Serialize + DeserializeOwned>(work: impl FnOnce() -> T) -> T {
     keep_others_out();
     quiet_panics_in_children();
