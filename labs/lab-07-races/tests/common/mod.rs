@@ -32,6 +32,27 @@ impl SharedInt for LoomInt {
     }
 }
 
+/// Runs `model` under loom, which runs it once for every interleaving of
+/// its threads it tries, and returns how many runs there were with the
+/// distinct values they returned. A graded test runs this in a child
+/// (`apart`) and judges the values in its own process.
+pub fn every_interleaving<T>(model: impl Fn() -> T + Sync + Send + 'static) -> (usize, Vec<T>)
+where
+    T: Ord + Send + 'static,
+{
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new((0, std::collections::BTreeSet::new())));
+    let keep = Arc::clone(&seen);
+    loom::model(move || {
+        let value = model();
+        let mut seen = keep.lock().unwrap();
+        seen.0 += 1;
+        seen.1.insert(value);
+    });
+    let (runs, values) = std::mem::take(&mut *seen.lock().unwrap());
+    (runs, values.into_iter().collect())
+}
+
 /// Runs `f` and returns its panic message, or `None` if it did not panic.
 pub fn panic_message(f: impl FnOnce()) -> Option<String> {
     let previous = std::panic::take_hook();
