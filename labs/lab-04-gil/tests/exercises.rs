@@ -1,11 +1,16 @@
 //! Graded tests for lab 04's exercises that students see.
 //! Run them with `cargo test -p lab-04 --test exercises`.
+//!
+//! Each test runs the exercise in a process of its own (`apart`) and judges
+//! what comes back here: what the exercise prints, or an `exit`, cannot
+//! pass a test. (What your code prints is not shown.)
 
 use lab_04::baton::Baton;
 use lab_04::exercises::{COUNTER_PROGRAM, sleep_without_the_gil, take_baton};
 use lab_04::interp::gil::{Gil, ReleaseOnPanic};
 use lab_04::interp::timeline::{self, State};
 use lab_04::interp::{Options, run_source};
+use labkit::testing::apart;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -49,30 +54,26 @@ fn wait_for_a_busy_holder(budget: Duration) -> (Duration, Baton) {
 
 #[test]
 fn take_baton_takes_a_free_baton_at_once() {
-    let baton = Baton::new();
-    let start = Instant::now();
-    take_baton(&baton, 7, INTERVAL);
-    assert_eq!(baton.holder(), Some(7));
-    assert!(
-        start.elapsed() < Duration::from_millis(100),
-        "took {:?}",
-        start.elapsed()
-    );
-    assert_eq!(
-        baton.requests(),
-        0,
-        "nobody held it: there was no one to ask"
-    );
+    // (who holds it, how long taking it took, requests made)
+    let (holder, took, requests) = apart(|| {
+        let baton = Baton::new();
+        let start = Instant::now();
+        take_baton(&baton, 7, INTERVAL);
+        (baton.holder(), start.elapsed(), baton.requests())
+    });
+    assert_eq!(holder, Some(7));
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+    assert_eq!(requests, 0, "nobody held it: there was no one to ask");
 }
 
 #[test]
 fn take_baton_asks_a_busy_holder_to_pass_it() {
     // The holder would keep it for 3 s; asking gets it within a few intervals.
-    let (waited, baton) = wait_for_a_busy_holder(Duration::from_secs(3));
-    assert!(
-        baton.passes() >= 1,
-        "the holder was never asked to pass the baton"
-    );
+    let (waited, passes) = apart(|| {
+        let (waited, baton) = wait_for_a_busy_holder(Duration::from_secs(3));
+        (waited, baton.passes())
+    });
+    assert!(passes >= 1, "the holder was never asked to pass the baton");
     assert!(
         waited < Duration::from_millis(500),
         "the waiting thread waited {waited:?}"
@@ -81,25 +82,38 @@ fn take_baton_asks_a_busy_holder_to_pass_it() {
 
 #[test]
 fn sleep_without_the_gil_lets_two_sleeps_overlap() {
-    let gil = Gil::new(INTERVAL, true, None);
-    let start = Instant::now();
-    thread::scope(|s| {
-        for me in [1, 2] {
-            let gil = &gil;
-            s.spawn(move || {
-                gil.take(me);
-                let _guard = ReleaseOnPanic(gil, me);
-                sleep_without_the_gil(gil, me, Duration::from_millis(300));
-                assert_eq!(
-                    gil.holder(),
-                    Some(me),
-                    "thread {me} must hold the GIL again after sleeping"
-                );
-                gil.release(me, State::Done);
-            });
-        }
+    // (how long both sleeps took, who held the GIL after each one's sleep)
+    let (took, after) = apart(|| {
+        let gil = Gil::new(INTERVAL, true, None);
+        let start = Instant::now();
+        let after = thread::scope(|s| {
+            let sleepers: Vec<_> = [1, 2]
+                .map(|me| {
+                    let gil = &gil;
+                    s.spawn(move || {
+                        gil.take(me);
+                        let _guard = ReleaseOnPanic(gil, me);
+                        sleep_without_the_gil(gil, me, Duration::from_millis(300));
+                        let holder = gil.holder();
+                        gil.release(me, State::Done);
+                        (me, holder)
+                    })
+                })
+                .into();
+            sleepers
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        (start.elapsed(), after)
     });
-    let took = start.elapsed();
+    for (me, holder) in after {
+        assert_eq!(
+            holder,
+            Some(me),
+            "thread {me} must hold the GIL again after sleeping"
+        );
+    }
     assert!(
         took >= Duration::from_millis(300),
         "the sleep was cut short: {took:?}"
@@ -110,7 +124,8 @@ fn sleep_without_the_gil_lets_two_sleeps_overlap() {
     );
 }
 
-/// Runs the exercise's program free-threaded with a timeline.
+/// Runs the exercise's program free-threaded with a timeline (call it in
+/// the test's child).
 fn run_counter(n: u64) -> (String, Vec<timeline::Event>) {
     let options = Options {
         gil: false,
@@ -128,7 +143,7 @@ fn run_counter(n: u64) -> (String, Vec<timeline::Event>) {
 #[test]
 fn the_counter_program_loses_no_update_free_threaded() {
     let n = 200_000;
-    let (output, _) = run_counter(n);
+    let output = apart(|| run_counter(n).0);
     let expected = format!("counter: {} expected: {} lost: 0", 2 * n, 2 * n);
     assert_eq!(output.trim(), expected, "the program printed: {output}");
 }
@@ -144,29 +159,19 @@ fn the_counter_program_still_counts_in_two_threads() {
     // is busy and the second starts late: up to 3 runs, one must overlap.
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let (output, events) = run_counter(200_000);
+        let (output, workers, together, shorter) = apart(|| {
+            let (output, events) = run_counter(200_000);
+            let (workers, together, shorter) = two_longest_together(&events);
+            (output, workers, together, shorter)
+        });
         assert!(
             output.trim().ends_with("lost: 0"),
             "the program printed: {output}"
         );
-        let spans = timeline::spans(&events);
-        let mut workers: Vec<(usize, f64)> = (2..10)
-            .map(|t| (t, timeline::time_in(&spans, t, State::Running)))
-            .filter(|&(_, running)| running > 0.0)
-            .collect();
         assert!(
-            workers.len() >= 2,
-            "the work must still run in two threads (ran in {})",
-            workers.len()
+            workers >= 2,
+            "the work must still run in two threads (ran in {workers})"
         );
-        workers.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let (first, second, shorter) = (workers[0].0, workers[1].0, workers[1].1);
-        let both: Vec<_> = spans
-            .iter()
-            .filter(|s| s.state == State::Running && (s.thread == first || s.thread == second))
-            .copied()
-            .collect();
-        let together = timeline::overlap(&both);
         if together >= shorter / 20.0 {
             return;
         }
@@ -181,4 +186,26 @@ fn the_counter_program_still_counts_in_two_threads() {
          that the shorter one ran",
         seen.join(", ")
     );
+}
+
+/// In a free-threaded run's timeline: how many threads ran bytecode, and for
+/// how long (s) the two that ran longest were running at once, with the
+/// shorter one's running time. (0, 0, 0) when fewer than two ran.
+fn two_longest_together(events: &[timeline::Event]) -> (usize, f64, f64) {
+    let spans = timeline::spans(events);
+    let mut workers: Vec<(usize, f64)> = (2..10)
+        .map(|t| (t, timeline::time_in(&spans, t, State::Running)))
+        .filter(|&(_, running)| running > 0.0)
+        .collect();
+    if workers.len() < 2 {
+        return (workers.len(), 0.0, 0.0);
+    }
+    workers.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (first, second, shorter) = (workers[0].0, workers[1].0, workers[1].1);
+    let both: Vec<_> = spans
+        .iter()
+        .filter(|s| s.state == State::Running && (s.thread == first || s.thread == second))
+        .copied()
+        .collect();
+    (workers.len(), timeline::overlap(&both), shorter)
 }
