@@ -16,8 +16,9 @@
 use crate::child::fork_child;
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::WaitStatus;
-use nix::unistd::pipe;
+use nix::unistd::{Pid, pipe, setpgid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fs::File;
@@ -25,6 +26,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 /// What the child sends back: the value, or the message of its panic.
 type Outcome<T> = Result<T, String>;
@@ -47,6 +49,29 @@ const MAX_MESSAGE: usize = 16 << 10;
 /// judge. What `work` prints is not shown (only the end of its standard
 /// error, when the child dies without returning).
 pub fn apart<T: Serialize + DeserializeOwned>(work: impl FnOnce() -> T) -> T {
+    judge_apart(None, work)
+}
+
+/// [`apart`], with a time limit: for code that may deadlock. The child
+/// leads a process group of its own; if it has not returned within `limit`,
+/// the whole group (what it forked too) is killed and this panics, saying
+/// so. When it returns in time, what it left running in its group is ended.
+/// (In a group of its own, the child and its children do not get the
+/// terminal's Ctrl-C: the child dies with this process, and its children are
+/// ended by the next test or by hand.)
+pub fn apart_within<T: Serialize + DeserializeOwned>(
+    limit: Duration,
+    work: impl FnOnce() -> T,
+) -> T {
+    judge_apart(Some(limit), work)
+}
+
+/// [`apart`] and [`apart_within`]: runs `work` in a child, with a time limit
+/// if there is one.
+fn judge_apart<T: Serialize + DeserializeOwned>(
+    limit: Option<Duration>,
+    work: impl FnOnce() -> T,
+) -> T {
     keep_others_out();
     quiet_panics_in_children();
     let (read_end, write_end) = pipe().expect("a pipe for the child's result");
@@ -60,12 +85,37 @@ pub fn apart<T: Serialize + DeserializeOwned>(work: impl FnOnce() -> T) -> T {
     let streams = (std::io::stdout().lock(), std::io::stderr().lock());
     let child = fork_child(move || {
         drop(streams);
+        if limit.is_some() {
+            let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+        }
         i32::from(!in_the_child(write_fd, errors_fd, work))
     })
     .expect("fork for the code under test");
     drop((write_end, errors_end));
-    let (received, last_words) = receive(read_end, errors, || child.has_ended());
+    let group = limit.map(|_| {
+        // Here too, so that the group exists before it may be killed.
+        let _ = setpgid(child.pid(), child.pid());
+        child.pid()
+    });
+    let deadline = limit.map(|limit| Instant::now() + limit);
+    let (received, last_words) = receive(read_end, errors, || {
+        child.has_ended() || deadline.is_some_and(|deadline| Instant::now() > deadline)
+    });
+    // (Without a message, the pipe may have closed a moment before the
+    // child became waitable: only a child past its deadline is late.)
+    let past = deadline.is_some_and(|deadline| Instant::now() > deadline);
+    let late = received.is_none() && past && !child.has_ended();
+    if let Some(group) = group {
+        let _ = killpg(group, Signal::SIGKILL);
+    }
     let status = child.wait().expect("waiting for the code under test");
+    if late {
+        panic!(
+            "the code under test did not return within {:?}: a deadlock, or something \
+             waiting for ever? (it was killed, with the processes it had started)",
+            limit.unwrap_or_default()
+        );
+    }
     match received.map(|bytes| serde_json::from_slice::<Outcome<T>>(&bytes)) {
         Some(Ok(Ok(value))) => value,
         Some(Ok(Err(message))) => panic!("{}", shortened(message)),
@@ -409,6 +459,75 @@ mod tests {
         });
         assert_eq!(value, 7);
         assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    }
+
+    /// Whether `pid` is a process still running (not gone, not a zombie
+    /// waiting for init to reap it).
+    fn running(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    }
+
+    /// Whether `pid` stops running within a second.
+    fn ends_soon(pid: i32) -> bool {
+        (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            !running(pid)
+        })
+    }
+
+    #[test]
+    fn a_child_that_does_not_return_in_time_is_killed_with_its_own() {
+        // The child forks a grandchild, notes its pid in a file, then both
+        // wait for ever: the test fails after the limit, and neither is left.
+        let note = std::env::temp_dir().join(format!("apart-within-{}", std::process::id()));
+        let written = note.clone();
+        let start = Instant::now();
+        let panicked = std::panic::catch_unwind(|| {
+            apart_within(Duration::from_millis(300), move || -> u8 {
+                let grandchild = fork_child(|| {
+                    std::thread::sleep(Duration::from_secs(60));
+                    0
+                })
+                .unwrap();
+                let _ = std::fs::write(&written, grandchild.pid().to_string());
+                std::mem::forget(grandchild);
+                std::thread::sleep(Duration::from_secs(60));
+                0
+            })
+        });
+        let took = start.elapsed();
+        let message = panic_message(panicked.expect_err("it returned").as_ref());
+        assert!(message.contains("did not return within 300ms"), "{message}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        let grandchild: i32 = std::fs::read_to_string(&note).unwrap().parse().unwrap();
+        let _ = std::fs::remove_file(&note);
+        assert!(ends_soon(grandchild), "its child {grandchild} still runs");
+    }
+
+    #[test]
+    fn a_child_that_returns_in_time_has_its_leftovers_ended() {
+        let (value, grandchild) = apart_within(Duration::from_secs(10), || {
+            let left = fork_child(|| {
+                std::thread::sleep(Duration::from_secs(60));
+                0
+            })
+            .unwrap();
+            let pid = left.pid().as_raw();
+            std::mem::forget(left);
+            (5u8, pid)
+        });
+        assert_eq!(value, 5);
+        assert!(
+            ends_soon(grandchild),
+            "the process it left, {grandchild}, still runs"
+        );
     }
 
     #[test]
