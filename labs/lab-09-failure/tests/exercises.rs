@@ -1,8 +1,11 @@
 //! Graded tests for lab 09's exercises that students see.
 //! Run them with `cargo test -p lab-09 --test exercises`.
 //!
-//! Each runs your code with a deadline: a solution that waits forever
-//! fails the test with a message instead of hanging it.
+//! Each runs your code in a process of its own with a deadline
+//! (`apart_within`): a solution that waits forever fails the test with a
+//! message instead of hanging it, and what comes back is judged here, so
+//! what the exercise prints, or an `exit`, cannot pass a test. (What your
+//! code prints is not shown.)
 
 mod common;
 
@@ -97,35 +100,42 @@ struct Summed {
 }
 
 fn summed(n: u64, deadline: Duration, spin: Duration, value: fn(u64) -> u64) -> Summed {
-    in_thread_within(LIMIT, move || {
-        let calls = Arc::new(AtomicU64::new(0));
-        let on_caller = Arc::new(AtomicBool::new(false));
-        let caller = thread::current().id();
-        let step = {
-            let (calls, on_caller) = (Arc::clone(&calls), Arc::clone(&on_caller));
-            move |i| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                if thread::current().id() == caller {
-                    on_caller.store(true, Ordering::SeqCst);
+    let (outcome, seconds, calls_at_return, calls_later, on_caller) =
+        apart_within(LIMIT, move || {
+            let calls = Arc::new(AtomicU64::new(0));
+            let on_caller = Arc::new(AtomicBool::new(false));
+            let caller = thread::current().id();
+            let step = {
+                let (calls, on_caller) = (Arc::clone(&calls), Arc::clone(&on_caller));
+                move |i| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    if thread::current().id() == caller {
+                        on_caller.store(true, Ordering::SeqCst);
+                    }
+                    spin_for(spin);
+                    value(i)
                 }
-                spin_for(spin);
-                value(i)
-            }
-        };
-        let start = Instant::now();
-        let outcome = sum_within(n, deadline, step);
-        let seconds = start.elapsed();
-        let calls_at_return = calls.load(Ordering::SeqCst);
-        thread::sleep(Duration::from_millis(50));
-        Summed {
-            outcome,
-            seconds,
-            calls_at_return,
-            calls_later: calls.load(Ordering::SeqCst),
-            on_caller: on_caller.load(Ordering::SeqCst),
-        }
-    })
-    .expect("sum_within did not return")
+            };
+            let start = Instant::now();
+            let outcome = sum_within(n, deadline, step);
+            let seconds = start.elapsed();
+            let calls_at_return = calls.load(Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(50));
+            (
+                sent_outcome(outcome),
+                seconds,
+                calls_at_return,
+                calls.load(Ordering::SeqCst),
+                on_caller.load(Ordering::SeqCst),
+            )
+        });
+    Summed {
+        outcome: received_outcome(outcome),
+        seconds,
+        calls_at_return,
+        calls_later,
+        on_caller,
+    }
 }
 
 /// How late after its deadline `sum_within` may return.

@@ -1,19 +1,19 @@
-//! What lab 09's graded tests share: running the code under test with a
-//! deadline — in a child process of its own whenever it forks — and the
-//! tests' own workers, which record what really ran (which process, whose
-//! child, when it ended), so that an answer cannot be made up.
+//! What lab 09's graded tests share: running the code under test in a
+//! process of its own with a deadline (`apart_within`), the tests' own
+//! workers, which record what really ran (which process, whose child, when
+//! it ended), so that an answer cannot be made up, and the answers as plain
+//! data to send back from the test's child.
 
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
-use lab_09::exercises::{Ended, ResultSender, shut_down, start_group, supervise};
-use labkit::child::fork_child;
+use lab_09::exercises::{Ended, Outcome, ResultSender, shut_down, start_group, supervise};
 use labkit::memory::Mapping;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, killpg, sigaction};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, setpgid};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -27,9 +27,8 @@ use std::time::{Duration, Instant};
 /// Generous: the solutions take well under a second.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
-/// Runs work on a thread of its own with a deadline. For code that only
-/// starts threads; code that forks runs in [`in_child_json`].
-pub use labkit::testing::in_thread_within;
+/// Generous deadlines for the code under test, run in a test's child.
+pub use labkit::testing::apart_within;
 
 /// Everything in the pipe now, without waiting for more — and without
 /// waiting for its end, which a write end inherited by another test's
@@ -51,52 +50,6 @@ pub fn drain(file: &File) -> Vec<u8> {
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
             _ => return bytes,
         }
-    }
-}
-
-/// Runs `work` in a forked child that leads a process group of its own and
-/// returns the JSON value it returned, sent back through a pipe. If the
-/// child does not end within `limit`, the whole group — the children the
-/// code under test forked too — is killed, and the child reaped; so is
-/// anything the child left in its group when it ended.
-pub fn in_child_json(limit: Duration, work: impl FnOnce() -> Value) -> Result<Value, String> {
-    let (reader, writer) = lab_09::watch::pipe_files().map_err(|e| format!("{e:#}"))?;
-    let child = fork_child(|| {
-        let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-        lab_09::watch::close_here(&reader);
-        let text = work().to_string();
-        (&writer).write_all(text.as_bytes()).map_or(2, |()| 0)
-    })
-    .map_err(|e| format!("fork failed: {e:#}"))?;
-    drop(writer);
-    // Also here, so the group exists before anything below may kill it.
-    let _ = setpgid(child.pid(), child.pid());
-    let pid = child.pid();
-    let start = Instant::now();
-    let mut bytes = Vec::new();
-    while !child.has_ended() {
-        bytes.extend(drain(&reader)); // a large answer must not fill the pipe
-        if start.elapsed() > limit {
-            let _ = killpg(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(format!(
-                "did not finish within {limit:?}: is something waiting forever?"
-            ));
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    let status = child.wait();
-    let _ = killpg(pid, Signal::SIGKILL); // anything it left in its group
-    bytes.extend(drain(&reader));
-    match status {
-        Ok(WaitStatus::Exited(_, 0)) => {
-            serde_json::from_slice(&bytes).map_err(|e| format!("a garbled answer: {e}"))
-        }
-        Ok(WaitStatus::Exited(_, 101)) => {
-            Err("the code under test panicked (a todo!() left, an unwrap on an error…)".into())
-        }
-        Ok(other) => Err(format!("the child running the test ended with {other:?}")),
-        Err(err) => Err(format!("{err:#}")),
     }
 }
 
@@ -265,7 +218,7 @@ pub struct Supervised {
 /// reports who it is and then does what `behave(attempt)` does.
 pub fn supervised(max_runs: u32, limit: Duration, behave: fn(u32) -> i32) -> Supervised {
     let (answer, forked) = labkit::testing::forked_during(|| {
-        in_child_json(LIMIT, move || {
+        apart_within(LIMIT, move || {
             let (reader, writer) = lab_09::watch::pipe_files().expect("pipe");
             let pipe = PidPipe(writer);
             let stop = Arc::new(AtomicBool::new(false));
@@ -317,7 +270,6 @@ pub fn supervised(max_runs: u32, limit: Duration, behave: fn(u32) -> i32) -> Sup
             })
         })
     });
-    let answer = answer.unwrap_or_else(|e| panic!("the supervisor did not return: {e}"));
     if let Some(error) = answer["error"].as_str() {
         panic!("supervise returned an error: {error}");
     }
@@ -515,7 +467,7 @@ pub struct GroupRun {
 /// `running`, and shuts the group down with `grace` — all in a child
 /// process of its own.
 pub fn group_run(behaviours: &'static [Behave], running: Duration, grace: Duration) -> GroupRun {
-    let answer = in_child_json(LIMIT, move || {
+    let answer = apart_within(LIMIT, move || {
         let n = behaviours.len();
         let sent = Sent::new(n);
         let group = match start_group(n, |i, sender| {
@@ -567,8 +519,7 @@ pub fn group_run(behaviours: &'static [Behave], running: Duration, grace: Durati
             "ended_after_ns": ended_after,
             "child_left": child_left,
         })
-    })
-    .unwrap_or_else(|e| panic!("the shutdown did not return: {e}"));
+    });
     if let Some(error) = answer["error"].as_str() {
         panic!("{error}");
     }
@@ -641,5 +592,25 @@ pub fn assert_killed_after_grace(run: &GroupRun, killed: &[bool], grace: Duratio
                 "worker {i} was killed, though it ended within the grace period"
             );
         }
+    }
+}
+
+// ---- Exercise 2: a sum with a deadline ----
+
+/// An [`Outcome`] as plain data, to send back from a test's child: whether
+/// it was done, and its sum or the steps that ran.
+pub fn sent_outcome(outcome: Outcome) -> (bool, u64) {
+    match outcome {
+        Outcome::Done(sum) => (true, sum),
+        Outcome::Cancelled { steps } => (false, steps),
+    }
+}
+
+/// The [`Outcome`] that [`sent_outcome`] sent.
+pub fn received_outcome((done, number): (bool, u64)) -> Outcome {
+    if done {
+        Outcome::Done(number)
+    } else {
+        Outcome::Cancelled { steps: number }
     }
 }
