@@ -1,29 +1,34 @@
 //! Graded tests for lab 10's exercises that students see.
 //! Run them with `cargo test -p lab-10 --test exercises`.
 //!
-//! Your `run_job` runs in a forked child with a deadline: a hang or a
-//! `todo!` fails the test with a message instead of stopping the others.
-//! Every run of it gets a server of its own, which counts what it sent: an
-//! answer that did not fetch every item, once, fails.
+//! Each test runs your code in a process of its own (`apart`), `run_job`
+//! with a deadline (`apart_within`): a hang or a `todo!` fails the test with
+//! a message instead of stopping the others, and what comes back is judged
+//! here, so what the exercise prints, or an `exit`, cannot pass a test.
+//! (What your code prints is not shown.) Every run of `run_job` gets a
+//! server of its own, here, which counts what it sent: an answer that did
+//! not fetch every item, once, fails.
 
 mod common;
 
 use common::{
-    LIMIT, assert_parallel_speedup, assert_ran_fairly, in_child, job, one_at_a_time, speed,
+    LIMIT, assert_parallel_speedup, assert_ran_fairly, chosen, job, one_at_a_time, speed,
 };
-use lab_10::exercises::{Choice, Mix, PipelineCosts, choose, predict_pipeline, run_job};
+use lab_10::exercises::{Mix, PipelineCosts, predict_pipeline, run_job};
 use lab_10::hex;
+use labkit::testing::{apart, apart_within};
 
 #[test]
 fn run_job_gives_the_sequential_answer() {
     let _one = one_at_a_time();
     let (server, job) = job(0.5, 12, 2.0);
-    let answer = in_child(LIMIT, move || {
+    let expected = hex(&job.expected());
+    let answer = apart_within(LIMIT, move || {
         run_job(&job, 3)
             .map(|d| hex(&d))
             .map_err(|e| format!("{e:#}"))
     });
-    assert_eq!(answer, Ok(Ok(hex(&job.expected()))));
+    assert_eq!(answer, Ok(expected));
     assert_eq!(
         server.served(),
         12,
@@ -37,8 +42,10 @@ fn run_job_keeps_to_its_connections_and_uses_them() {
     let _one = one_at_a_time();
     // Long waits, little hashing: requests that can overlap, do.
     let (server, job) = job(0.95, 12, 20.0);
-    let answer = in_child(LIMIT, move || run_job(&job, 4).is_ok());
-    assert_eq!(answer, Ok(true), "run_job failed");
+    let answer = apart_within(LIMIT, move || {
+        run_job(&job, 4).map_err(|e| format!("{e:#}")).is_ok()
+    });
+    assert!(answer, "run_job failed");
     assert_eq!(server.served(), 12, "the server sent 12 items");
     assert_eq!(
         server.most_at_once(),
@@ -54,8 +61,7 @@ fn run_job_is_much_faster_than_sequential_when_waiting() {
     // 90% waiting: overlapping the waits pays on any number of cores.
     let (server, job) = job(0.9, 24, 4.0);
     let delay = server.delay();
-    let measured = in_child(LIMIT, move || speed(&job, delay, 5, 1, 8, run_job))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let measured = apart_within(LIMIT, move || speed(&job, delay, 5, 1, 8, run_job));
     assert_ran_fairly(&measured, job.items, 8);
     eprintln!(
         "{:.2}× faster than one item after another",
@@ -79,8 +85,7 @@ fn run_job_computes_on_several_cores() {
     let (server, job) = job(0.1, 16, 4.0);
     let delay = server.delay();
     assert_parallel_speedup(0.7, job.items, 4, || {
-        in_child(LIMIT, move || speed(&job, delay, 5, 4, 4, run_job))
-            .unwrap_or_else(|e| panic!("{e}"))
+        apart_within(LIMIT, move || speed(&job, delay, 5, 4, 4, run_job))
     });
 }
 
@@ -101,7 +106,7 @@ fn predict_a_pipeline_with_a_fetcher_per_item() {
     let _one = one_at_a_time();
     // Fetching: 10 starts, one wait, one hash = 0.012 s; hashing: a start,
     // a wait, 10 hashes on 2 cores = 0.0151 s.
-    let predicted = predict_pipeline(&COSTS, 10, 2);
+    let predicted = apart(|| predict_pipeline(&COSTS, 10, 2));
     assert!(
         close(predicted, 0.0151),
         "predicted {predicted}, expected 0.0151"
@@ -112,7 +117,7 @@ fn predict_a_pipeline_with_a_fetcher_per_item() {
 fn predict_a_pipeline_short_of_fetchers() {
     let _one = one_at_a_time();
     // 2 fetchers fetch 5 items each: 0.0002 + 0.05 + 0.001.
-    let predicted = predict_pipeline(&COSTS, 2, 2);
+    let predicted = apart(|| predict_pipeline(&COSTS, 2, 2));
     assert!(
         close(predicted, 0.0512),
         "predicted {predicted}, expected 0.0512"
@@ -128,7 +133,7 @@ fn choose_threads_for_mostly_waiting_work() {
         cores: 4,
         gil: true,
     };
-    assert_eq!(choose(&mix), Choice::Threads);
+    assert_eq!(chosen(mix), "Threads");
 }
 
 #[test]
@@ -140,7 +145,7 @@ fn choose_processes_for_mostly_computing_work_under_a_gil() {
         cores: 4,
         gil: true,
     };
-    assert_eq!(choose(&mix), Choice::Processes);
+    assert_eq!(chosen(mix), "Processes");
 }
 
 #[test]
@@ -152,5 +157,5 @@ fn choose_the_hybrid_for_a_balanced_job() {
         cores: 2,
         gil: true,
     };
-    assert_eq!(choose(&mix), Choice::Hybrid);
+    assert_eq!(chosen(mix), "Hybrid");
 }

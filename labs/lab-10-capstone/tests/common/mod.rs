@@ -1,28 +1,23 @@
 //! What the visible and the hidden graded tests share: jobs on a server of
-//! their own, your code run in a forked child with a deadline (so that a
-//! hang fails a test instead of hanging it, and nothing it starts can
-//! outlive it), and timings against one item after another.
+//! their own (which runs here, in the test's process, and counts what your
+//! code fetched), timings against one item after another, and `choose`'s
+//! answer by name. Your code runs in a child of its own with a deadline
+//! (`labkit::testing::apart_within`): a hang fails a test instead of
+//! hanging it, and nothing it starts can outlive it.
 
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
+use lab_10::exercises::{Mix, choose};
 use lab_10::server::ItemServer;
 use lab_10::{Job, rounds_for, sequential};
 use labkit::calibrate::{capacity_floor, iterations_for, spin_in_processes};
-use labkit::child::fork_child;
 use labkit::progress::Progress;
 use labkit::timing::{Variant, interleave};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{Pid, setpgid};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::sync::mpsc;
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Generous: the solutions take a few seconds at most.
 pub const LIMIT: Duration = Duration::from_secs(25);
@@ -51,51 +46,9 @@ pub fn job(io_share: f64, items: u32, item_ms: f64) -> (ItemServer, Job) {
     (server, job)
 }
 
-/// Runs `work` in a forked child that leads a process group of its own and
-/// returns what it returned, or why there is nothing: a panic (a `todo!`),
-/// or no answer within `limit` — then the child and everything it started
-/// are killed.
-pub fn in_child<T: Serialize + DeserializeOwned>(
-    limit: Duration,
-    work: impl FnOnce() -> T,
-) -> Result<T, String> {
-    let (reader, writer) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
-    let child = fork_child(move || {
-        let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-        let mut line = serde_json::to_string(&work()).expect("a value to send");
-        line.push('\n');
-        i32::from(File::from(writer).write_all(line.as_bytes()).is_err())
-    })
-    .map_err(|e| format!("fork failed: {e:#}"))?;
-    let pid = child.pid();
-    let _ = setpgid(pid, pid);
-    let (sender, answer) = mpsc::channel();
-    // A line, not the end of the pipe: a process the work left running
-    // would hold a copy of its write end.
-    let reading = thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(File::from(reader)).read_line(&mut line);
-        let _ = sender.send(line);
-    });
-    let line = answer.recv_timeout(limit);
-    let until = Instant::now() + Duration::from_secs(5);
-    while line.is_ok() && !child.has_ended() && Instant::now() < until {
-        thread::sleep(Duration::from_millis(5));
-    }
-    // Whatever is left of the group — the child itself if it hung, anything
-    // it started and left running — is killed, and the child reaped.
-    let _ = killpg(pid, Signal::SIGKILL);
-    let status = child.wait().map_err(|e| format!("{e:#}"))?;
-    let _ = reading.join();
-    match line {
-        Err(_) => Err(format!(
-            "no answer within {limit:?}: killed (a deadlock? a wait without end?)"
-        )),
-        Ok(line) if line.is_empty() => Err(format!(
-            "the child ended without an answer ({status:?}): did the code panic? (a `todo!` does)"
-        )),
-        Ok(line) => serde_json::from_str(&line).map_err(|e| format!("a garbled answer: {e}")),
-    }
+/// `choose`'s answer for `mix`, by name, from a child of its own.
+pub fn chosen(mix: Mix) -> String {
+    labkit::testing::apart(move || format!("{:?}", choose(&mix)))
 }
 
 /// How `run` compared with one item after another, measured in a child.
