@@ -5,9 +5,12 @@
 //! what comes back here: what the exercise prints, or an `exit`, cannot
 //! pass a test.
 
+use lab_03::atomic_in;
 use lab_03::exercises::{SharedCounter, move_through_a_thread, ping_pong_over_pipes};
 use labkit::child::{exists, fork_child};
+use labkit::memory::{Mapping, page_size};
 use labkit::testing::apart;
+use std::sync::atomic::Ordering;
 use std::thread;
 
 /// An exercise's error as text, to send back from its process.
@@ -98,26 +101,68 @@ fn the_shared_counter_counts_what_a_child_adds() {
     assert_eq!(count, 5, "the child's add was lost: is the memory shared?");
 }
 
+/// Forks `children` children that each call `work` once all of them run,
+/// and waits for each. Each child says it is ready, then spins on a flag in
+/// shared memory until this process raises it. A race needs two processes
+/// between the same read and write: children woken one by one might each
+/// finish before the next one starts.
+fn all_at_once(children: usize, work: impl Fn()) {
+    let (ready, go) = (shared_number(), shared_number());
+    let (ready_count, go_flag) = (atomic_in(&ready), atomic_in(&go));
+    let children: Vec<_> = (0..children)
+        .map(|_| {
+            fork_child(|| {
+                ready_count.fetch_add(1, Ordering::SeqCst);
+                // (for 10 s at most: a test that failed before raising it must
+                // not leave a child spinning)
+                let since = std::time::Instant::now();
+                while go_flag.load(Ordering::SeqCst) == 0 && since.elapsed().as_secs() < 10 {
+                    std::hint::spin_loop();
+                }
+                work();
+                0
+            })
+            .unwrap()
+        })
+        .collect();
+    while ready_count.load(Ordering::SeqCst) < children.len() as u64 {
+        thread::yield_now();
+    }
+    go_flag.store(1, Ordering::SeqCst);
+    for child in children {
+        child.wait_success().unwrap();
+    }
+}
+
+/// A number at zero in memory that forked children share.
+fn shared_number() -> Mapping {
+    Mapping::shared(page_size()).expect("a shared page")
+}
+
+/// How many times a race is run: on a busy machine processes that start
+/// together can still run one after another, and lose nothing (here, in
+/// about one run in seven with a counter that is not atomic). Every run
+/// must count exactly.
+const RACES: usize = 5;
+
 #[test]
 fn the_shared_counter_counts_every_add_of_many_children() {
-    let count = apart(|| {
-        let counter = SharedCounter::new().map_err(text)?;
-        let children: Vec<_> = (0..4)
+    let counts = apart(|| {
+        (0..RACES)
             .map(|_| {
-                fork_child(|| {
-                    for _ in 0..20_000 {
+                let counter = SharedCounter::new().map_err(text)?;
+                all_at_once(4, || {
+                    for _ in 0..1_000_000 {
                         counter.add(1);
                     }
-                    0
-                })
-                .unwrap()
+                });
+                Ok(counter.get())
             })
-            .collect();
-        for child in children {
-            child.wait_success().unwrap();
-        }
-        Ok::<_, String>(counter.get())
+            .collect::<Result<Vec<u64>, String>>()
     })
     .expect("a counter");
-    assert_eq!(count, 80_000, "adds were lost: is each add atomic?");
+    assert_eq!(
+        counts, [4_000_000; RACES],
+        "4 children added 1 a million times each, {RACES} times: adds were lost: is each add atomic?"
+    );
 }

@@ -2,9 +2,12 @@
 //! edition does not contain this file. As in `exercises.rs`, each runs the
 //! exercise in a process of its own (`apart`) and judges what comes back.
 
+use lab_03::atomic_in;
 use lab_03::exercises::{SharedCounter, move_through_a_thread, ping_pong_over_pipes};
 use labkit::child::fork_child;
+use labkit::memory::{Mapping, page_size};
 use labkit::testing::{apart, bytes_read_and_written, forked_during};
+use std::sync::atomic::Ordering;
 
 /// An exercise's error as text, to send back from its process.
 fn text(err: anyhow::Error) -> String {
@@ -64,24 +67,52 @@ fn the_ping_pong_partner_is_a_forked_child() {
 
 #[test]
 fn threads_and_children_add_to_the_same_counter_at_once() {
-    let count = apart(|| {
-        let counter = SharedCounter::new().map_err(text)?;
-        let child = fork_child(|| {
-            for _ in 0..50_000 {
-                counter.add(1);
-            }
-            0
-        })
-        .unwrap();
-        std::thread::scope(|scope| {
-            scope.spawn(|| (0..50_000).for_each(|_| counter.add(1)));
-            (0..50_000).for_each(|_| counter.add(1));
-        });
-        child.wait_success().unwrap();
-        Ok::<_, String>(counter.get())
+    // Five times (as in `exercises.rs`, a race may not happen in every run).
+    let counts = apart(|| {
+        (0..5)
+            .map(|_| {
+                let counter = SharedCounter::new().map_err(text)?;
+                add_from_a_child_and_two_threads(&counter);
+                Ok(counter.get())
+            })
+            .collect::<Result<Vec<u64>, String>>()
     })
     .expect("a counter");
-    assert_eq!(count, 150_000);
+    assert_eq!(
+        counts, [3_000_000; 5],
+        "a child and two threads added 1 a million times each, 5 times: adds were lost: \
+         is each add atomic?"
+    );
+}
+
+/// A child and two threads add 1 a million times each to `counter`, all
+/// at once: the child spins on a flag in shared memory, raised once both
+/// threads run.
+fn add_from_a_child_and_two_threads(counter: &SharedCounter) {
+    let go = Mapping::shared(page_size()).expect("a shared page");
+    let go = atomic_in(&go);
+    let child = fork_child(|| {
+        // (for 10 s at most: a test that failed before raising it must not
+        // leave a child spinning)
+        let since = std::time::Instant::now();
+        while go.load(Ordering::SeqCst) == 0 && since.elapsed().as_secs() < 10 {
+            std::hint::spin_loop();
+        }
+        (0..1_000_000).for_each(|_| counter.add(1));
+        0
+    })
+    .unwrap();
+    let ready = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            ready.wait();
+            (0..1_000_000).for_each(|_| counter.add(1))
+        });
+        ready.wait();
+        go.store(1, Ordering::SeqCst);
+        (0..1_000_000).for_each(|_| counter.add(1));
+    });
+    child.wait_success().unwrap();
 }
 
 #[test]
