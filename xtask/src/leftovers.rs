@@ -54,20 +54,12 @@ mod tests {
     use super::*;
     use std::process::Command;
 
-    const CHILD: &str = "XTASK_LEFTOVERS_CHECK";
-
     /// The check can fail: a shell that starts `sleep` in the background and
     /// exits orphans it, and the orphan must be found. Run in a process of
     /// its own, where no other test's children can be taken for orphans.
     #[test]
     fn an_orphan_is_found_and_then_gone() {
-        if std::env::var_os(CHILD).is_none() {
-            labkit::testing::rerun_alone(
-                "leftovers::tests::an_orphan_is_found_and_then_gone",
-                |command| {
-                    command.env(CHILD, "1");
-                },
-            );
+        if !labkit::testing::alone("leftovers::tests::an_orphan_is_found_and_then_gone") {
             return;
         }
         // A child from before is not the labs': not reported, not killed.

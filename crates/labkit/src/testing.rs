@@ -148,6 +148,24 @@ pub fn rerun_alone(test: &str, configure: impl FnOnce(&mut Command)) {
     );
 }
 
+/// Set to a test's name in the process that runs it again alone.
+const ALONE: &str = "LABKIT_TEST_ALONE";
+
+/// For a test that needs a process of its own — no other test's threads,
+/// which may hold a lock a fork would copy held, and no other test's
+/// children. Called first in the test: the first time, it runs the test
+/// again alone ([`rerun_alone`]) and returns `false`, and the test returns;
+/// in that new process it returns `true`, and the test goes on.
+pub fn alone(test: &str) -> bool {
+    if std::env::var_os(ALONE).is_some_and(|name| name == test) {
+        return true;
+    }
+    rerun_alone(test, |command| {
+        command.env(ALONE, test);
+    });
+    false
+}
+
 /// Every child of this process now: reaped if it has ended, named if it
 /// still runs. In a test that made itself a child subreaper
 /// (`prctl(PR_SET_CHILD_SUBREAPER)`), a process orphaned by the code under

@@ -139,9 +139,6 @@ fn kill_children_of(parent: u32) {
     }
 }
 
-/// Set when a test runs again alone, in a process of its own.
-const ALONE: &str = "LAB_03_TEST_ALONE";
-
 #[test]
 fn a_partner_killed_midway_is_an_error_and_leaves_no_child() {
     use nix::errno::Errno;
@@ -150,13 +147,7 @@ fn a_partner_killed_midway_is_an_error_and_leaves_no_child() {
     // holds at that moment: once in CI the child waited for ever on the
     // backtrace lock (its error captures a backtrace under RUST_BACKTRACE).
     // So it runs again alone, in a process where no other test runs.
-    if std::env::var_os(ALONE).is_none() {
-        labkit::testing::rerun_alone(
-            "a_partner_killed_midway_is_an_error_and_leaves_no_child",
-            |command| {
-                command.env(ALONE, "1");
-            },
-        );
+    if !labkit::testing::alone("a_partner_killed_midway_is_an_error_and_leaves_no_child") {
         return;
     }
     for mechanism in ["pipe", "socket"] {
