@@ -5,7 +5,7 @@
 //! ([`apart`]).
 
 mod apart;
-pub use apart::{apart, apart_within};
+pub use apart::{APART_LIMIT, apart, apart_within};
 
 use crate::child::fork_child;
 use nix::errno::Errno;

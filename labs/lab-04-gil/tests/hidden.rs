@@ -70,15 +70,22 @@ fn the_counter_program_is_exact_for_other_sizes() {
             args: vec![n.to_string()],
             ..Options::default()
         };
+        // As in `exercises.rs`: the test reads `counter` back itself.
+        let source = format!("{COUNTER_PROGRAM}\nprint(f\"the test reads: {{counter}}\")\n");
         let output = apart(|| {
-            run_source(COUNTER_PROGRAM, "counter.py", &options)
+            run_source(&source, "counter.py", &options)
                 .map(|report| report.output)
                 .map_err(|e| e.to_string())
         });
         let output = output.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             output.trim(),
-            format!("counter: {} expected: {} lost: 0", 2 * n, 2 * n)
+            format!(
+                "counter: {} expected: {} lost: 0\nthe test reads: {}",
+                2 * n,
+                2 * n,
+                2 * n
+            )
         );
     }
 }

@@ -9,6 +9,7 @@ use lab_07::exercises::{add_one, count_in_children, sell_one};
 use labkit::testing::{apart, forked_during};
 use loom::sync::Arc;
 use nix::errno::Errno;
+use nix::sys::resource::{UsageWho, getrusage};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -113,26 +114,62 @@ fn sell_one_sells_everything_and_never_below_zero() {
     assert_eq!(left, 0, "selling from an empty stock changed it");
 }
 
+/// CPU time (user and system, in seconds) of this process (`RUSAGE_SELF`)
+/// or of the children it has reaped (`RUSAGE_CHILDREN`).
+fn cpu_seconds(who: UsageWho) -> f64 {
+    let usage = getrusage(who).expect("getrusage");
+    let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    seconds(usage.user_time()) + seconds(usage.system_time())
+}
+
+/// CPU seconds this process takes to add 1 to a shared atomic `n` times
+/// alone: less than the same adds cost in processes adding at once.
+fn cpu_for_adds(n: u64) -> f64 {
+    let counter = AtomicI64::new(0);
+    let before = cpu_seconds(UsageWho::RUSAGE_SELF);
+    for _ in 0..n {
+        std::hint::black_box(&counter).fetch_add(1, Ordering::SeqCst);
+    }
+    cpu_seconds(UsageWho::RUSAGE_SELF) - before
+}
+
 #[test]
 fn count_in_children_really_forks_and_reaps_them() {
-    // (the total, whether a child was left unreaped) from the test's child;
-    // and, here, the pids the kernel handed out meanwhile: the two probes'
-    // first, the test's child's, the children it forked (and any other
-    // process's on the machine, so it is a lower bound's test only).
-    let ((total, unreaped), pids) = forked_during(|| {
+    const WORKERS: usize = 4;
+    const EACH: u64 = 2_500_000;
+    // From the test's child: the total, whether a child was left unreaped,
+    // the CPU time of the children it reaped, and what the same adds take
+    // there alone. Children that only exit, beside a total computed here or
+    // in threads, used almost none.
+    // Here: the pids the kernel handed out meanwhile — the two probes' first,
+    // the test's child's, then its children's (and its threads', and any
+    // other process's on the machine: a lower bound's test only).
+    let ((total, unreaped, children_cpu, alone_cpu), pids) = forked_during(|| {
         apart(|| {
-            let total = count_in_children(4, 250_000).map_err(text);
+            let alone_cpu = cpu_for_adds(EACH);
+            let before = cpu_seconds(UsageWho::RUSAGE_CHILDREN);
+            let total = count_in_children(WORKERS, EACH).map_err(text);
+            let children_cpu = cpu_seconds(UsageWho::RUSAGE_CHILDREN) - before;
             let unreaped = waitpid(None, Some(WaitPidFlag::WNOHANG)) != Err(Errno::ECHILD);
-            (total, unreaped)
+            (total, unreaped, children_cpu, alone_cpu)
         })
     });
-    assert_eq!(total.expect("count_in_children(4, 250000)"), 1_000_000);
+    let expected = WORKERS as i64 * EACH as i64;
+    assert_eq!(total.expect("count_in_children(4, 2500000)"), expected);
     assert!(!unreaped, "a child was not waited for");
     let pids = pids.map_or(6, |pids| pids.len());
     assert!(
         pids >= 6,
         "only {} processes were forked",
         pids.saturating_sub(2)
+    );
+    let needed = 0.5 * WORKERS as f64 * alone_cpu;
+    assert!(
+        children_cpu >= needed,
+        "the children used {:.0} ms of CPU in all; the adds alone take {:.0} ms a child: \
+         did the children do the adding?",
+        children_cpu * 1e3,
+        alone_cpu * 1e3
     );
     let none = apart(|| count_in_children(0, 10).map_err(text));
     assert_eq!(none.expect("count_in_children(0, 10)"), 0);

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use lab_09::cancel::spin_for;
-use lab_09::exercises::{Ended, Outcome, sum_within};
+use lab_09::exercises::sum_within;
 use nix::sys::signal::Signal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -11,7 +11,9 @@
 //! a process of the same user can then neither trace it nor open its memory
 //! or its files through `/proc`. The child can only return a value, as JSON
 //! through a pipe, and the assertions run here, on that value. A child that
-//! ends without returning one (an `exit`, a crash, a signal) fails the test.
+//! ends without returning one (an `exit`, a crash, a signal) fails the test,
+//! and so does one that has not returned by its deadline: it is killed with
+//! every process it started.
 
 use crate::child::fork_child;
 use nix::libc;
@@ -38,6 +40,9 @@ const MAX_BYTES: usize = 64 << 20;
 /// How much of a panic's message is shown here.
 const MAX_MESSAGE: usize = 16 << 10;
 
+/// How long [`apart`] waits for the code under test to return.
+pub const APART_LIMIT: Duration = Duration::from_secs(60);
+
 /// Runs `work` in a forked child and returns, here, the value it returned.
 ///
 /// A panic in `work` is a panic here, with its message. If the child ends
@@ -48,28 +53,21 @@ const MAX_MESSAGE: usize = 16 << 10;
 /// pid still exists) are made in the child and returned for this process to
 /// judge. What `work` prints is not shown (only the end of its standard
 /// error, when the child dies without returning).
+///
+/// The child leads a process group of its own. If it has not returned
+/// within [`APART_LIMIT`], the whole group — what it forked too — is killed and
+/// this panics, saying so; when it returns, what it left running in its
+/// group is killed. (In a group of its own, the child and its children do
+/// not get the terminal's Ctrl-C; the child dies with this process, and a
+/// child of its own that is still running is left to end by itself.)
 pub fn apart<T: Serialize + DeserializeOwned>(work: impl FnOnce() -> T) -> T {
-    judge_apart(None, work)
+    apart_within(APART_LIMIT, work)
 }
 
-/// [`apart`], with a time limit: for code that may deadlock. The child
-/// leads a process group of its own; if it has not returned within `limit`,
-/// the whole group (what it forked too) is killed and this panics, saying
-/// so. When it returns in time, what it left running in its group is ended.
-/// (In a group of its own, the child and its children do not get the
-/// terminal's Ctrl-C: the child dies with this process, and its children are
-/// ended by the next test or by hand.)
+/// [`apart`], with a time limit of its own: shorter for code that may
+/// deadlock, so that a test fails soon and says so.
 pub fn apart_within<T: Serialize + DeserializeOwned>(
     limit: Duration,
-    work: impl FnOnce() -> T,
-) -> T {
-    judge_apart(Some(limit), work)
-}
-
-/// [`apart`] and [`apart_within`]: runs `work` in a child, with a time limit
-/// if there is one.
-fn judge_apart<T: Serialize + DeserializeOwned>(
-    limit: Option<Duration>,
     work: impl FnOnce() -> T,
 ) -> T {
     keep_others_out();
@@ -85,35 +83,27 @@ fn judge_apart<T: Serialize + DeserializeOwned>(
     let streams = (std::io::stdout().lock(), std::io::stderr().lock());
     let child = fork_child(move || {
         drop(streams);
-        if limit.is_some() {
-            let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-        }
+        let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
         i32::from(!in_the_child(write_fd, errors_fd, work))
     })
     .expect("fork for the code under test");
     drop((write_end, errors_end));
-    let group = limit.map(|_| {
-        // Here too, so that the group exists before it may be killed.
-        let _ = setpgid(child.pid(), child.pid());
-        child.pid()
-    });
-    let deadline = limit.map(|limit| Instant::now() + limit);
+    // Here too, so that the group exists before it may be killed.
+    let group = child.pid();
+    let _ = setpgid(group, group);
+    let deadline = Instant::now() + limit;
     let (received, last_words) = receive(read_end, errors, || {
-        child.has_ended() || deadline.is_some_and(|deadline| Instant::now() > deadline)
+        child.has_ended() || Instant::now() > deadline
     });
     // (Without a message, the pipe may have closed a moment before the
     // child became waitable: only a child past its deadline is late.)
-    let past = deadline.is_some_and(|deadline| Instant::now() > deadline);
-    let late = received.is_none() && past && !child.has_ended();
-    if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
-    }
+    let late = received.is_none() && Instant::now() > deadline && !child.has_ended();
+    let _ = killpg(group, Signal::SIGKILL);
     let status = child.wait().expect("waiting for the code under test");
     if late {
         panic!(
-            "the code under test did not return within {:?}: a deadlock, or something \
-             waiting for ever? (it was killed, with the processes it had started)",
-            limit.unwrap_or_default()
+            "the code under test did not return within {limit:?}: a deadlock, or something \
+             waiting for ever? (it was killed, with the processes it had started)"
         );
     }
     match received.map(|bytes| serde_json::from_slice::<Outcome<T>>(&bytes)) {

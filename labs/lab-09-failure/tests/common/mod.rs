@@ -7,7 +7,8 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
-use lab_09::exercises::{Ended, Outcome, ResultSender, shut_down, start_group, supervise};
+use lab_09::exercises::{Ended as TheirEnded, Outcome as TheirOutcome};
+use lab_09::exercises::{ResultSender, shut_down, start_group, supervise};
 use labkit::memory::Mapping;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -85,10 +86,27 @@ pub fn a_child_is_left() -> bool {
     waitpid(None, Some(WaitPidFlag::WNOHANG)) != Err(Errno::ECHILD)
 }
 
-fn ended_json(ended: Ended) -> Value {
+/// How a run ended, as the test's own data. The exercise's `Ended` (and
+/// `Outcome`) are never made in the test's process: their `PartialEq` and
+/// `Debug` are written in the exercise's file, and would run there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Killed(Signal),
+}
+
+/// How a sum with a deadline ended, as the test's own data (see [`Ended`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done(u64),
+    Cancelled { steps: u64 },
+}
+
+/// In the test's child: how a run ended, as JSON.
+fn ended_json(ended: TheirEnded) -> Value {
     match ended {
-        Ended::Exited(code) => json!(["exited", code]),
-        Ended::Killed(signal) => json!(["killed", signal as i32]),
+        TheirEnded::Exited(code) => json!(["exited", code]),
+        TheirEnded::Killed(signal) => json!(["killed", signal as i32]),
     }
 }
 
@@ -597,12 +615,12 @@ pub fn assert_killed_after_grace(run: &GroupRun, killed: &[bool], grace: Duratio
 
 // ---- Exercise 2: a sum with a deadline ----
 
-/// An [`Outcome`] as plain data, to send back from a test's child: whether
-/// it was done, and its sum or the steps that ran.
-pub fn sent_outcome(outcome: Outcome) -> (bool, u64) {
+/// The exercise's outcome as plain data, to send back from a test's child:
+/// whether it was done, and its sum or the steps that ran.
+pub fn sent_outcome(outcome: TheirOutcome) -> (bool, u64) {
     match outcome {
-        Outcome::Done(sum) => (true, sum),
-        Outcome::Cancelled { steps } => (false, steps),
+        TheirOutcome::Done(sum) => (true, sum),
+        TheirOutcome::Cancelled { steps } => (false, steps),
     }
 }
 

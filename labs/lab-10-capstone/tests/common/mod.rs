@@ -46,9 +46,19 @@ pub fn job(io_share: f64, items: u32, item_ms: f64) -> (ItemServer, Job) {
     (server, job)
 }
 
-/// `choose`'s answer for `mix`, by name, from a child of its own.
-pub fn chosen(mix: Mix) -> String {
-    labkit::testing::apart(move || format!("{:?}", choose(&mix)))
+/// `choose`'s answer, by name, for a mix made from these numbers in a child
+/// of its own (a value of a type of the exercise's file is never made, or
+/// dropped, in the test's own process).
+pub fn chosen(wait_s: f64, cpu_s: f64, cores: usize, gil: bool) -> String {
+    labkit::testing::apart(move || {
+        let mix = Mix {
+            wait_s,
+            cpu_s,
+            cores,
+            gil,
+        };
+        format!("{:?}", choose(&mix))
+    })
 }
 
 /// How `run` compared with one item after another, measured in a child.
