@@ -22,6 +22,9 @@ struct Fixtures {
 #[serde(deny_unknown_fields)]
 struct Fixture {
     name: String,
+    /// The lab it is a submission of (lab 01 when not said).
+    #[serde(default = "default_lab")]
+    lab: String,
     #[serde(default)]
     replace: Option<String>,
     #[serde(default)]
@@ -29,6 +32,9 @@ struct Fixture {
     /// No `fails`: every test must pass.
     #[serde(default)]
     fails: Option<String>,
+    /// More prefixes of tests that must fail, beside `fails`.
+    #[serde(default)]
+    fails_also: Vec<String>,
     #[serde(default)]
     passes: Vec<String>,
     #[serde(default)]
@@ -57,7 +63,12 @@ struct Fixture {
     leaves: Vec<String>,
 }
 
+/// The lab of most fixtures.
 const LAB: &str = "lab-01";
+
+fn default_lab() -> String {
+    LAB.into()
+}
 /// Hostile tests that hang are stopped at this many seconds.
 const TIMEOUT: f64 = 5.0;
 /// Builds that never end are stopped at this many seconds. A rebuild of
@@ -125,7 +136,12 @@ fn write_submission(dir: &Path, fixture: &Fixture, lab: &Path, course: &Course) 
         std::fs::write(copy.join("src/exercises.rs"), exercises).unwrap();
     }
     if fixture.edit_tests {
-        let grading = &course.labs.iter().find(|l| l.id == LAB).unwrap().grading;
+        let grading = &course
+            .labs
+            .iter()
+            .find(|l| l.id == fixture.lab)
+            .unwrap()
+            .grading;
         let mut toml = String::new();
         for file in grading.files() {
             let mut tests = String::new();
@@ -148,8 +164,9 @@ fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     for test in report.tests() {
         let should_fail = fixture
             .fails
-            .as_deref()
-            .is_some_and(|fails| test.name.starts_with(fails))
+            .iter()
+            .chain(&fixture.fails_also)
+            .any(|fails| test.name.starts_with(fails.as_str()))
             && !fixture.passes.contains(&test.name);
         let what = format!("{}: {}", fixture.name, test.name);
         if should_fail {
@@ -202,11 +219,11 @@ fn check(fixture: &Fixture, report: &SubmissionReport) -> Vec<String> {
     problems
 }
 
-/// `course` with every rule of lab 01's source gate allowed: for fixtures
+/// `course` with every rule of `lab`'s source gate allowed: for fixtures
 /// that test what stands behind the gate.
-fn without_the_gate(course: &Course) -> Course {
+fn without_the_gate(course: &Course, lab: &str) -> Course {
     let mut open = course.clone();
-    for lab in open.labs.iter_mut().filter(|l| l.id == LAB) {
+    for lab in open.labs.iter_mut().filter(|l| l.id == lab) {
         lab.grading.gate.allow = grader::gate::rule_names().map(String::from).collect();
     }
     open
@@ -218,7 +235,8 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     unsafe { nix::libc::prctl(nix::libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let root = course_root();
     let course = Course::load(&root).unwrap();
-    let lab = root.join(&course.labs.iter().find(|l| l.id == LAB).unwrap().relative);
+    let lab_dir =
+        |lab: &str| root.join(&course.labs.iter().find(|l| l.id == lab).unwrap().relative);
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile.toml"),
     )
@@ -227,32 +245,48 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     let dir = tempfile::tempdir().unwrap();
     let submission = |fixture: &Fixture| {
         let path = dir.path().join(&fixture.name);
-        write_submission(&path, fixture, &lab, &course);
+        write_submission(&path, fixture, &lab_dir(&fixture.lab), &course);
         Submission::from_dir(&path).unwrap()
     };
-    let options = Options {
-        labs: vec![LAB.into()],
+    let options = |lab: &str| Options {
+        labs: vec![lab.into()],
         jobs: JOBS,
         work_dir: root.join("target/grader-fixtures"),
         timeout_cap: Some(TIMEOUT),
         build_timeout_cap: Some(BUILD_TIMEOUT),
         progress: true,
         unisolated: false,
-        // The course's own build directory: lab 01's crates.io crates are
+        // The course's own build directory: the labs' crates.io crates are
         // compiled there already (by `cargo test --workspace`).
         build_dir: Some(root.join("target")),
     };
-    fill_the_cache(&course, &options);
+    let mut labs: Vec<&str> = fixtures.fixture.iter().map(|f| f.lab.as_str()).collect();
+    labs.sort_unstable();
+    labs.dedup();
+    for lab in &labs {
+        fill_the_cache(&course, &options(lab), lab);
+    }
     let start = Instant::now();
-    // Two gradings: the fixtures as a student would hand them in, then
-    // those that test the sandbox and the verdict with the gate open.
-    let (open, gated): (Vec<&Fixture>, Vec<&Fixture>) =
-        fixtures.fixture.iter().partition(|f| f.behind_the_gate);
+    // Per lab, two gradings: the fixtures as a student would hand them in,
+    // then those that test the sandbox and the verdict with the gate open.
     let mut graded: Vec<(&Fixture, SubmissionReport)> = Vec::new();
-    for (group, course) in [(gated, course.clone()), (open, without_the_gate(&course))] {
-        let submissions: Vec<Submission> = group.iter().map(|f| submission(f)).collect();
-        let reports = grade(&course, &submissions, &options).unwrap();
-        graded.extend(group.into_iter().zip(reports));
+    for lab in &labs {
+        let (open, gated): (Vec<&Fixture>, Vec<&Fixture>) = fixtures
+            .fixture
+            .iter()
+            .filter(|f| f.lab == *lab)
+            .partition(|f| f.behind_the_gate);
+        for (group, course) in [
+            (gated, course.clone()),
+            (open, without_the_gate(&course, lab)),
+        ] {
+            if group.is_empty() {
+                continue;
+            }
+            let submissions: Vec<Submission> = group.iter().map(|f| submission(f)).collect();
+            let reports = grade(&course, &submissions, &options(lab)).unwrap();
+            graded.extend(group.into_iter().zip(reports));
+        }
     }
     let took = start.elapsed();
     eprintln!("graded {} hostile submissions in {took:.1?}", graded.len());
@@ -331,24 +365,24 @@ fn hostile_submissions_lose_what_they_break_and_nothing_is_left_behind() {
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
-/// Builds the lab's graded targets once with the default limits where the
+/// Builds `lab`'s graded targets once with the default limits where the
 /// grader will build them: dependencies compiled from a cold cache can take
 /// minutes, far beyond the short limit the fixtures' builds get.
-fn fill_the_cache(course: &Course, options: &Options) {
+fn fill_the_cache(course: &Course, options: &Options, lab: &str) {
     let work_dir = &options.work_dir;
     let workspace = work_dir.join("course");
     grader::course::sync_grading_edition(&course.root, &workspace).unwrap();
-    let lab = course.labs.iter().find(|l| l.id == LAB).unwrap();
+    let graded = course.labs.iter().find(|l| l.id == lab).unwrap();
     let built = build_tests(
         &workspace,
         &work_dir.join("target"),
-        LAB,
-        &lab.grading.files(),
+        lab,
+        &graded.grading.files(),
         &BuildLimits::default(),
         options.build_dir.as_deref(),
     )
     .unwrap();
-    assert!(matches!(built, Built::Ok(_)), "the starter: {built:?}");
+    assert!(matches!(built, Built::Ok(_)), "{lab}'s starter: {built:?}");
 }
 
 #[test]
@@ -357,9 +391,11 @@ fn a_check_that_cannot_fail_is_caught() {
     // that passed, or one that failed with the wrong message.
     let fixture = Fixture {
         name: "f".into(),
+        lab: LAB.into(),
         replace: None,
         body: None,
         fails: Some("sum_in_threads".into()),
+        fails_also: vec![],
         passes: vec![],
         message: "timed out".into(),
         starter: false,

@@ -18,9 +18,9 @@
 use crate::child::fork_child;
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::WaitStatus;
-use nix::unistd::{Pid, pipe, setpgid};
+use nix::unistd::{Pid, pipe};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fs::File;
@@ -54,12 +54,11 @@ pub const APART_LIMIT: Duration = Duration::from_secs(60);
 /// judge. What `work` prints is not shown (only the end of its standard
 /// error, when the child dies without returning).
 ///
-/// The child leads a process group of its own. If it has not returned
-/// within [`APART_LIMIT`], the whole group — what it forked too — is killed and
-/// this panics, saying so; when it returns, what it left running in its
-/// group is killed. (In a group of its own, the child and its children do
-/// not get the terminal's Ctrl-C; the child dies with this process, and a
-/// child of its own that is still running is left to end by itself.)
+/// If the child has not returned within [`APART_LIMIT`], it is killed with
+/// every process it started, and this panics, saying so; when it returns,
+/// what it started and left running is killed. (They stay in the test's
+/// process group, where a grader that watches the group counts them, and
+/// the terminal's Ctrl-C reaches them.)
 pub fn apart<T: Serialize + DeserializeOwned>(work: impl FnOnce() -> T) -> T {
     apart_within(APART_LIMIT, work)
 }
@@ -83,14 +82,10 @@ pub fn apart_within<T: Serialize + DeserializeOwned>(
     let streams = (std::io::stdout().lock(), std::io::stderr().lock());
     let child = fork_child(move || {
         drop(streams);
-        let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
         i32::from(!in_the_child(write_fd, errors_fd, work))
     })
     .expect("fork for the code under test");
     drop((write_end, errors_end));
-    // Here too, so that the group exists before it may be killed.
-    let group = child.pid();
-    let _ = setpgid(group, group);
     let deadline = Instant::now() + limit;
     let (received, last_words) = receive(read_end, errors, || {
         child.has_ended() || Instant::now() > deadline
@@ -98,7 +93,10 @@ pub fn apart_within<T: Serialize + DeserializeOwned>(
     // (Without a message, the pipe may have closed a moment before the
     // child became waitable: only a child past its deadline is late.)
     let late = received.is_none() && Instant::now() > deadline && !child.has_ended();
-    let _ = killpg(group, Signal::SIGKILL);
+    if late {
+        end_descendants(child.pid().as_raw());
+        let _ = kill(child.pid(), Signal::SIGKILL);
+    }
     let status = child.wait().expect("waiting for the code under test");
     if late {
         panic!(
@@ -175,14 +173,16 @@ fn in_the_child<T: Serialize>(pipe: RawFd, errors: RawFd, work: impl FnOnce() ->
     if !close_all_but(pipe, errors) {
         return false;
     }
-    let outcome: Outcome<T> =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
-            let message = panic_message(panic.as_ref());
-            match PANICKED_AT.lock().ok().and_then(|at| at.clone()) {
-                Some(place) => format!("{message} (in the code under test, at {place})"),
-                None => message,
-            }
-        });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    // What the code under test started and left running ends with it.
+    end_descendants(std::process::id() as i32);
+    let outcome: Outcome<T> = outcome.map_err(|panic| {
+        let message = panic_message(panic.as_ref());
+        match PANICKED_AT.lock().ok().and_then(|at| at.clone()) {
+            Some(place) => format!("{message} (in the code under test, at {place})"),
+            None => message,
+        }
+    });
     let Ok(bytes) = serde_json::to_vec(&outcome) else {
         return false;
     };
@@ -191,6 +191,51 @@ fn in_the_child<T: Serialize>(pipe: RawFd, errors: RawFd, work: impl FnOnce() ->
     let mut pipe = unsafe { File::from_raw_fd(pipe) };
     let length = (bytes.len() as u64).to_le_bytes();
     pipe.write_all(&length).is_ok() && pipe.write_all(&bytes).is_ok()
+}
+
+/// Kills every live process that descends from `root` (not `root`
+/// itself), looking again until none is left: one may fork while they are
+/// being killed.
+fn end_descendants(root: i32) {
+    for _ in 0..50 {
+        let found = descendants(root);
+        if found.is_empty() {
+            return;
+        }
+        for pid in found {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// The live (not zombie) processes that descend from `root`, found through
+/// each process's parent in `/proc/PID/stat`.
+fn descendants(root: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    // (pid, parent, zombie) of every process.
+    let table: Vec<(i32, i32, bool)> = entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+            let zombie = fields.next()? == "Z";
+            let parent = fields.next()?.parse().ok()?;
+            Some((pid, parent, zombie))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut next = 0;
+    while next < tree.len() {
+        let parent = tree[next];
+        tree.extend(table.iter().filter(|p| p.1 == parent).map(|p| p.0));
+        next += 1;
+    }
+    tree.into_iter()
+        .skip(1)
+        .filter(|pid| table.iter().any(|p| p.0 == *pid && !p.2))
+        .collect()
 }
 
 /// Points standard input and output at `/dev/null` and standard error at
