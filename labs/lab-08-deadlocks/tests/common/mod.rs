@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Generous: the solutions take well under a second. A test's child that
 /// has not returned by then is killed (`apart_within`) and the test fails.
-pub const LIMIT: Duration = Duration::from_secs(10);
+pub const LIMIT: Duration = Duration::from_secs(5);
 
 /// Every lock pauses this long after it is taken, so that two threads
 /// locking in opposite orders almost surely deadlock.
