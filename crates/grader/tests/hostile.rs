@@ -69,6 +69,7 @@ const LAB: &str = "lab-01";
 fn default_lab() -> String {
     LAB.into()
 }
+
 /// Hostile tests that hang are stopped at this many seconds.
 const TIMEOUT: f64 = 5.0;
 /// Builds that never end are stopped at this many seconds. A rebuild of
@@ -459,4 +460,20 @@ fn a_check_that_cannot_fail_is_caught() {
         .is_empty()
     );
     assert_eq!(check(&untouched, &wrong_message).len(), 1);
+    // More prefixes: a test that starts with one of them must fail too.
+    let more = Fixture {
+        fails: Some("sum_in_threads".into()),
+        fails_also: vec!["run_in_a_thread".into()],
+        ..untouched
+    };
+    let both_fail = report(vec![
+        test("sum_in_threads_adds_up", false, "timed out: still running"),
+        test(
+            "run_in_a_thread_returns_the_value",
+            false,
+            "timed out: still running",
+        ),
+    ]);
+    assert!(check(&more, &both_fail).is_empty());
+    assert_eq!(check(&more, &right).len(), 1, "run_in_a_thread passed");
 }
