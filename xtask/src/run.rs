@@ -80,6 +80,11 @@ pub fn measure(root: &Path, labs: &[Lab], quick: bool, dir: &Path) -> Result<Exi
 /// Runs each lab (quick or full) and prints one row per claim, then
 /// `claims: N passed, N failed, N skipped; demonstrations: N shown`.
 /// Fails if any claim or lab failed, or a lab left a process behind.
+///
+/// A lab whose claim failed (after the lab's own re-measuring) is run once
+/// more after all the others, and that run's verdicts count: a busy spell on
+/// a shared machine can outlast a lab's attempts, which follow each other
+/// at once, but not minutes. A claim that is false fails both runs.
 pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     // A lab that leaves a process behind fails here (see `leftovers`).
@@ -87,40 +92,23 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
     build_labs(root, labs)?;
     let mut claims = Vec::new();
     let mut broken = Vec::new();
+    let mut again = Vec::new();
     for lab in labs {
-        eprintln!("== verifying {}", lab.id);
-        let start = std::time::Instant::now();
-        let path = dir.path().join(format!("{}.json", lab.id));
-        let path_text = path.to_string_lossy().to_string();
-        let mut args = vec!["--json", path_text.as_str()];
-        if quick {
-            args.push("--quick");
-        }
-        let output = lab_command(root, lab, &args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .with_context(|| format!("could not run {}", lab.id))?;
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
-        eprintln!(
-            "== {} ran for {:.0} s",
-            lab.id,
-            start.elapsed().as_secs_f64()
-        );
-        let left = crate::leftovers::collect();
-        if !left.is_empty() {
-            broken.push(format!(
-                "{}: left processes behind: {}",
-                lab.id,
-                left.join("; ")
-            ));
-        }
-        match LabResults::load(&path) {
-            Ok(results) => claims.extend(results.claims.into_iter().map(|c| (lab.id.clone(), c))),
-            Err(err) => {
-                println!("{}", String::from_utf8_lossy(&output.stdout));
-                broken.push(format!("{}: {err:#} ({})", lab.id, output.status));
+        match verify_lab(root, lab, quick, dir.path(), &mut broken)? {
+            Some(results) if results.claims.iter().any(|c| c.verdict == Verdict::Fail) => {
+                again.push(lab);
             }
+            Some(results) => claims.extend(results.claims.into_iter().map(|c| (lab.id.clone(), c))),
+            None => {}
+        }
+    }
+    for lab in again {
+        eprintln!(
+            "== {}: a claim failed; measuring the lab again, after the others",
+            lab.id
+        );
+        if let Some(results) = verify_lab(root, lab, quick, dir.path(), &mut broken)? {
+            claims.extend(results.claims.into_iter().map(|c| (lab.id.clone(), c)));
         }
     }
     let rows: Vec<_> = claims
@@ -153,5 +141,52 @@ pub fn verify(root: &Path, labs: &[Lab], quick: bool) -> Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Runs one lab for `verify`, with its JSON results in `dir`: its results,
+/// or `None` (and why, in `broken`) if it wrote none. A process it left
+/// behind goes into `broken` too.
+fn verify_lab(
+    root: &Path,
+    lab: &Lab,
+    quick: bool,
+    dir: &Path,
+    broken: &mut Vec<String>,
+) -> Result<Option<LabResults>> {
+    eprintln!("== verifying {}", lab.id);
+    let start = std::time::Instant::now();
+    let path = dir.join(format!("{}.json", lab.id));
+    let path_text = path.to_string_lossy().to_string();
+    let mut args = vec!["--json", path_text.as_str()];
+    if quick {
+        args.push("--quick");
+    }
+    let output = lab_command(root, lab, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("could not run {}", lab.id))?;
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    eprintln!(
+        "== {} ran for {:.0} s",
+        lab.id,
+        start.elapsed().as_secs_f64()
+    );
+    let left = crate::leftovers::collect();
+    if !left.is_empty() {
+        broken.push(format!(
+            "{}: left processes behind: {}",
+            lab.id,
+            left.join("; ")
+        ));
+    }
+    Ok(match LabResults::load(&path) {
+        Ok(results) => Some(results),
+        Err(err) => {
+            println!("{}", String::from_utf8_lossy(&output.stdout));
+            broken.push(format!("{}: {err:#} ({})", lab.id, output.status));
+            None
+        }
     })
 }
