@@ -61,16 +61,25 @@ fn run_job_is_much_faster_than_sequential_when_waiting() {
     // 90% waiting: overlapping the waits pays on any number of cores.
     let (server, job) = job(0.9, 24, 4.0);
     let delay = server.delay();
-    let measured = apart_within(LIMIT, move || speed(&job, delay, 5, 1, 8, run_job));
-    assert_ran_fairly(&measured, job.items, 8);
-    eprintln!(
-        "{:.2}× faster than one item after another",
-        measured.speedup
-    );
-    assert!(
-        measured.speedup >= WAITING_SPEEDUP,
-        "{:.2}× faster than one item after another with 8 connections; expected ≥ {WAITING_SPEEDUP}×: do the requests overlap?",
-        measured.speedup
+    // Up to three measurements, one of which must reach the speedup: a
+    // busy spell on a shared machine can slow one (an answer that does not
+    // overlap its requests never reaches it); every one must be fair.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let measured = apart_within(LIMIT, move || speed(&job, delay, 5, 1, 8, run_job));
+        assert_ran_fairly(&measured, job.items, 8);
+        eprintln!(
+            "{:.2}× faster than one item after another",
+            measured.speedup
+        );
+        if measured.speedup >= WAITING_SPEEDUP {
+            return;
+        }
+        seen.push(format!("{:.2}×", measured.speedup));
+    }
+    panic!(
+        "{} faster than one item after another with 8 connections, in 3 tries; expected ≥ {WAITING_SPEEDUP}×: do the requests overlap?",
+        seen.join(", ")
     );
 }
 
